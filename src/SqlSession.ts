@@ -1,0 +1,289 @@
+/**
+ * The Promise face of the store: a drop-in `Session` for the OpenAI Agents SDK
+ * (`run(agent, input, { session })`), on PostgreSQL, MySQL/MariaDB or SQLite.
+ *
+ * This is the only module that turns Effect failures into rejected promises. The rejection is
+ * the tagged error itself (`SessionStoreError`, `InvalidItemError`, …), which is an `Error` whose
+ * `name` and `_tag` carry the tag and whose `cause` is kept.
+ *
+ * @since 0.1.0
+ */
+import type {
+  AgentInputItem,
+  RunContextAwareSession,
+  SessionHistoryRewriteArgs,
+  SessionHistoryRewriteAwareSession,
+  SessionHistoryTransactionArgs,
+  SessionHistoryTransactionAwareSession
+} from "@openai/agents-core"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
+import type { Duration } from "effect"
+import { type ConnectionOptions, clientLayer } from "./internal/clientLayer.js"
+import { parseDatabaseUrl } from "./internal/url.js"
+import {
+  type HistoryMutation,
+  type HistoryTransaction,
+  InvalidArgumentError,
+  InvalidItemError,
+  type Item,
+  SessionClosedError,
+  SessionStore,
+  SessionStoreError
+} from "./SessionStore.js"
+import * as SqlSessionStore from "./SqlSessionStore.js"
+
+/**
+ * Options of `SqlSession.fromUrl` and `SqlSessionPool.fromUrl`.
+ *
+ * @since 0.1.0
+ */
+export interface SqlSessionOptions extends SqlSessionStore.SqlSessionStoreOptions {
+  /**
+   * `postgres://`, `postgresql://`, `mysql://`, `mariadb://`, `sqlite:file.db`, `sqlite:/abs/file.db`,
+   * `sqlite::memory:`, or a SQLAlchemy URL such as `postgresql+asyncpg://…`.
+   */
+  readonly url: string
+  /** Pool size for PostgreSQL and MySQL. Default 10. */
+  readonly maxConnections?: number | undefined
+  /** How long to wait for the database before failing with `SessionStoreError`. Default 10 seconds. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+}
+
+type StoreRuntime = ManagedRuntime.ManagedRuntime<SessionStore, SessionStoreError | InvalidArgumentError>
+
+const toRejection = (cause: Cause.Cause<unknown>): unknown => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return failure.value
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(defect)) return defect.value instanceof Error ? defect.value : new Error(String(defect.value))
+  return new Error(Cause.isInterruptedOnly(cause) ? "the operation was interrupted" : Cause.pretty(cause))
+}
+
+const closedError = () => new SessionClosedError({ message: "this session store was closed with close()" })
+
+/**
+ * One pool (one `ManagedRuntime`) shared by many sessions. Sessions opened with `session(id)`
+ * never close the pool; `close()` on the pool releases it and closes them all.
+ *
+ * @example
+ * ```ts
+ * import { SqlSessionPool } from "effect-agent-sessions"
+ *
+ * const pool = SqlSessionPool.fromUrl({ url: process.env.DATABASE_URL!, createTables: true })
+ * const alice = pool.session("alice")
+ * const bob = pool.session("bob")
+ * await alice.addItems([{ role: "user", content: "Hi" }])
+ * await pool.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class SqlSessionPool {
+  #layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>
+  #runtime: Promise<StoreRuntime> | undefined
+  #closed = false
+
+  private constructor(layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>) {
+    this.#layer = layer
+  }
+
+  /**
+   * A pool for a database URL. Nothing connects until the first call; an invalid URL or table
+   * name throws `InvalidArgumentError` here.
+   */
+  static fromUrl(options: SqlSessionOptions): SqlSessionPool {
+    const { connectTimeout, maxConnections, url, ...storeOptions } = options
+    const database = parseDatabaseUrl(url)
+    if (database._tag === "Left") throw database.left
+    const connection: ConnectionOptions = { connectTimeout, maxConnections }
+    return new SqlSessionPool(
+      SqlSessionStore.layer(storeOptions).pipe(Layer.provide(clientLayer(database.right, connection)))
+    )
+  }
+
+  /**
+   * A pool over any `SessionStore` layer, for example one you composed with your own `SqlClient`.
+   */
+  static fromLayer(layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>): SqlSessionPool {
+    return new SqlSessionPool(layer)
+  }
+
+  /** A session over this pool. Its `close()` does not close the pool. */
+  session(sessionId: string): SqlSession {
+    return new SqlSession(sessionId, this, false)
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Runs an effect that needs the store, rejecting with the tagged error on failure. */
+  async run<A, E>(effect: Effect.Effect<A, E, SessionStore>): Promise<A> {
+    const runtime = await this.#acquire()
+    const exit = await runtime.runPromiseExit(effect)
+    if (Exit.isSuccess(exit)) return exit.value
+    throw toRejection(exit.cause)
+  }
+
+  /** Releases the pool. Calls made afterwards reject with `SessionClosedError`. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const runtime = this.#runtime
+    this.#runtime = undefined
+    if (runtime !== undefined) {
+      await runtime.then((built) => built.dispose(), () => undefined)
+    }
+  }
+
+  #acquire(): Promise<StoreRuntime> {
+    if (this.#closed) return Promise.reject(closedError())
+    if (this.#runtime === undefined) {
+      const runtime = ManagedRuntime.make(this.#layer)
+      const building = Effect.runPromiseExit(runtime.runtimeEffect).then(async (exit) => {
+        if (Exit.isSuccess(exit)) return runtime
+        // A pool that failed to build is not kept: the next call tries again, so an
+        // application recovers by itself once the database is back.
+        if (this.#runtime === building) this.#runtime = undefined
+        await runtime.dispose().catch(() => undefined)
+        throw toRejection(exit.cause)
+      })
+      this.#runtime = building
+    }
+    return this.#runtime
+  }
+}
+
+type Runner = Pick<SqlSessionPool, "run" | "close" | "closed">
+
+let agentsProtocol: Promise<{ safeParse: (value: unknown) => { success: boolean } } | undefined> | undefined
+
+/** The SDK's item schema, when `@openai/agents-core` is installed; never required. */
+const loadItemValidator = () =>
+  agentsProtocol ??= import("@openai/agents-core").then(
+    (module) => module.protocol?.ModelItem as { safeParse: (value: unknown) => { success: boolean } } | undefined,
+    () => undefined
+  )
+
+const validateModelItems = async (groups: ReadonlyArray<ReadonlyArray<unknown>>): Promise<void> => {
+  const validator = await loadItemValidator()
+  if (validator === undefined) return
+  for (const items of groups) {
+    if (!Array.isArray(items)) continue
+    items.forEach((item, index) => {
+      if (!validator.safeParse(item).success) {
+        throw new InvalidItemError({ index, message: `item ${index} is not a valid Agents SDK history item` })
+      }
+    })
+  }
+}
+
+/**
+ * A conversation session for the OpenAI Agents SDK, stored in SQL.
+ *
+ * @example
+ * ```ts
+ * import { Agent, run } from "@openai/agents"
+ * import { SqlSession } from "effect-agent-sessions"
+ *
+ * const session = SqlSession.fromUrl("user-42", { url: "sqlite:sessions.db", createTables: true })
+ * const agent = new Agent({ name: "Assistant", instructions: "Be brief." })
+ * await run(agent, "Hello!", { session })
+ * await session.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class SqlSession
+  implements
+    RunContextAwareSession<unknown>,
+    SessionHistoryTransactionAwareSession,
+    SessionHistoryRewriteAwareSession
+{
+  /** The runner passes its run context; this session does not need it. */
+  readonly acceptsRunContext = true as const
+  readonly #sessionId: string
+  readonly #pool: Runner
+  readonly #ownsPool: boolean
+  #closed = false
+
+  /** @internal use `SqlSession.fromUrl` or `SqlSessionPool.session`. */
+  constructor(sessionId: string, pool: Runner, ownsPool: boolean) {
+    this.#sessionId = sessionId
+    this.#pool = pool
+    this.#ownsPool = ownsPool
+  }
+
+  /**
+   * A session with a pool of its own; `close()` releases the pool. Nothing connects until the
+   * first call. Throws `InvalidArgumentError` for an invalid URL.
+   */
+  static fromUrl(sessionId: string, options: SqlSessionOptions): SqlSession {
+    return new SqlSession(sessionId, SqlSessionPool.fromUrl(options), true)
+  }
+
+  #run<A, E>(effect: (store: SessionStore["Type"]) => Effect.Effect<A, E>): Promise<A> {
+    if (this.#closed || this.#pool.closed) return Promise.reject(closedError())
+    return this.#pool.run(Effect.flatMap(SessionStore, effect))
+  }
+
+  async getSessionId(): Promise<string> {
+    return this.#sessionId
+  }
+
+  async getItems(limit?: number): Promise<Array<AgentInputItem>> {
+    const items = await this.#run((store) => store.getItems(this.#sessionId, limit))
+    return items as Array<AgentInputItem>
+  }
+
+  async addItems(items: Array<AgentInputItem>): Promise<void> {
+    await this.#run((store) => store.addItems(this.#sessionId, items as ReadonlyArray<Item>))
+  }
+
+  async popItem(): Promise<AgentInputItem | undefined> {
+    const item = await this.#run((store) => store.popItem(this.#sessionId))
+    return Option.getOrUndefined(item) as AgentInputItem | undefined
+  }
+
+  async clearSession(): Promise<void> {
+    await this.#run((store) => store.clearSession(this.#sessionId))
+  }
+
+  /**
+   * Applies an append or suffix replacement once per `operationId`, atomically; the id is
+   * recorded durably, so a retry from any process or session is a no-op.
+   */
+  async applyHistoryTransaction(args: SessionHistoryTransactionArgs): Promise<void> {
+    const transaction = args?.transaction
+    if (transaction?.type === "append_items") await validateModelItems([transaction.items])
+    if (transaction?.type === "replace_suffix") {
+      await validateModelItems([transaction.expectedSuffix, transaction.replacement])
+    }
+    await this.#run((store) =>
+      store.applyHistoryTransaction(this.#sessionId, {
+        operationId: args?.operationId,
+        transaction: transaction as HistoryTransaction
+      })
+    )
+  }
+
+  /** Applies `replace_function_call` mutations in one database transaction. */
+  async applyHistoryMutations(args: SessionHistoryRewriteArgs): Promise<void> {
+    await this.#run((store) => store.applyHistoryMutations(this.#sessionId, args as { readonly mutations: ReadonlyArray<HistoryMutation> }))
+  }
+
+  /** Replaces the whole history in one database transaction. */
+  async replaceHistoryWithCompaction(items: Array<AgentInputItem>): Promise<void> {
+    await this.#run((store) => store.replaceHistory(this.#sessionId, items as ReadonlyArray<Item>))
+  }
+
+  /**
+   * Closes this session; a session from `fromUrl` also releases its pool. Later calls reject
+   * with `SessionClosedError`.
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#ownsPool) await this.#pool.close()
+  }
+}

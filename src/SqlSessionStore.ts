@@ -1,0 +1,608 @@
+/**
+ * The SQL backend of `SessionStore`, for PostgreSQL, MySQL/MariaDB and SQLite through
+ * `@effect/sql`. The dialect is whichever `SqlClient` the application provides.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Schema } from "effect"
+import type { ConfigError } from "effect/ConfigError"
+import { createHash } from "node:crypto"
+import { canonicalJson } from "./internal/json.js"
+import { retryTransient } from "./internal/retry.js"
+import { makeStatements, type MessageRow, type Statements, type TableNames } from "./internal/statements.js"
+import { validateLimit, validateSessionId, validateTableName } from "./internal/validation.js"
+import { ItemFromJson } from "./ItemSchema.js"
+import * as SessionMetrics from "./SessionMetrics.js"
+import {
+  type HistoryMutation,
+  type HistoryTransaction,
+  HistoryConflictError,
+  InvalidArgumentError,
+  InvalidItemError,
+  type Item,
+  SessionStore,
+  SessionStoreError
+} from "./SessionStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export interface SqlSessionStoreOptions {
+  /** Create the tables and index when missing (idempotent, safe from many processes). Default `false`. */
+  readonly createTables?: boolean | undefined
+  /** Default `agent_sessions`, as in the Python SDK. */
+  readonly sessionsTable?: string | undefined
+  /** Default `agent_messages`, as in the Python SDK. */
+  readonly messagesTable?: string | undefined
+  /** Where applied history-transaction ids are recorded. Default `agent_session_operations`. */
+  readonly operationsTable?: string | undefined
+  /** From the stored text to an item. Default `ItemFromJson`. */
+  readonly schema?: Schema.Schema<Item, string> | undefined
+  /** Largest encoded item, in UTF-8 bytes. Default 8 MiB. */
+  readonly maxItemBytes?: number | undefined
+}
+
+/**
+ * The default `maxItemBytes`: 8 MiB, comfortably below MariaDB's default 16 MiB packet limit.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_ITEM_BYTES = 8 * 1024 * 1024
+
+/**
+ * @since 0.1.0
+ */
+export const defaultTableNames: TableNames = {
+  sessions: "agent_sessions",
+  messages: "agent_messages",
+  operations: "agent_session_operations"
+}
+
+const resolveTableNames = (options: SqlSessionStoreOptions) =>
+  Effect.all({
+    sessions: validateTableName("sessionsTable", options.sessionsTable ?? defaultTableNames.sessions),
+    messages: validateTableName("messagesTable", options.messagesTable ?? defaultTableNames.messages),
+    operations: validateTableName("operationsTable", options.operationsTable ?? defaultTableNames.operations)
+  })
+
+const storeError = (operation: string, sessionId?: string) => (error: SqlError): SessionStoreError => {
+  const cause = error.cause ?? error
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  return new SessionStoreError({
+    operation,
+    sessionId,
+    message: `${operation} failed${sessionId === undefined ? "" : ` for session ${JSON.stringify(sessionId)}`}: ${
+      detail || error.message
+    }`,
+    cause
+  })
+}
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+/** Counts the call and its failure, tagged by operation: the span comes from `Effect.fn`. */
+const instrument = (operation: string) => <A, E extends { readonly _tag: string }, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Metric.increment(Metric.tagged(SessionMetrics.operations, "operation", operation)).pipe(
+    Effect.zipRight(effect),
+    Effect.tapError((error) =>
+      Metric.increment(Metric.tagged(Metric.tagged(SessionMetrics.failures, "operation", operation), "error", error._tag))
+    )
+  )
+
+/**
+ * Builds a `SessionStore` on the `SqlClient` in context. Table names are validated and every
+ * dialect-specific statement is chosen here, once.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: SqlSessionStoreOptions = {}
+): Effect.Effect<SessionStore["Type"], InvalidArgumentError | SessionStoreError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const names = yield* resolveTableNames(options)
+    const maxItemBytes = options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES
+    if (!Number.isSafeInteger(maxItemBytes) || maxItemBytes <= 0) {
+      return yield* new InvalidArgumentError({
+        argument: "maxItemBytes",
+        message: `maxItemBytes must be a positive integer, got ${maxItemBytes}`
+      })
+    }
+    // A user's name transforms (camelCase and the like) must not rename our columns.
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const statements: Statements = makeStatements(sql, names)
+    if (options.createTables === true) {
+      yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
+    }
+    // On tables made by the Python SDK there is no operations table until migrations add it.
+    const hasOperations = yield* statements.hasOperationsTable.pipe(
+      Effect.mapError(storeError("createTables"))
+    )
+
+    const schema = options.schema ?? ItemFromJson
+    const codec = makeCodec(schema, maxItemBytes)
+
+    const decodeRows = Effect.fnUntraced(function*(rows: ReadonlyArray<MessageRow>, sessionId: string, operation: string) {
+      const items: Array<Item> = []
+      let corrupt = 0
+      for (const row of rows) {
+        const decoded = yield* codec.decode(row.message_data)
+        if (Either.isRight(decoded)) {
+          items.push(decoded.right)
+        } else {
+          corrupt++
+          yield* Effect.logWarning(`${operation}: skipped a stored row that failed to decode`).pipe(
+            Effect.annotateLogs({ sessionId, rowId: String(row.id), reason: decoded.left })
+          )
+        }
+      }
+      if (corrupt > 0) {
+        yield* Metric.incrementBy(Metric.tagged(SessionMetrics.corruptRows, "operation", operation), corrupt)
+        yield* Effect.annotateCurrentSpan("session.corrupt_rows", corrupt)
+      }
+      return items
+    })
+
+    /** The newest `limit` decodable items, newest first, paging past corrupt rows. */
+    const readNewest = Effect.fnUntraced(function*(
+      sessionId: string,
+      limit: number,
+      select: Statements["selectNewest"],
+      operation: string
+    ) {
+      const items: Array<Item> = []
+      const rows: Array<MessageRow> = []
+      let beforeId: string | number | undefined
+      while (items.length < limit) {
+        const want = limit - items.length
+        const page = yield* select(sessionId, want, beforeId)
+        for (const row of page) {
+          const [item] = yield* decodeRows([row], sessionId, operation)
+          if (item !== undefined) {
+            items.push(item)
+            rows.push(row)
+          }
+        }
+        if (page.length < want) break
+        beforeId = page[page.length - 1]!.id
+      }
+      return { items, rows }
+    })
+
+    const encodeAll = (items: ReadonlyArray<Item>) => codec.encodeAll(items)
+
+    const getItems = Effect.fn("SessionStore.getItems")(
+      function*(sessionId: string, limit?: number) {
+        yield* validateSessionId(sessionId)
+        const checkedLimit = yield* validateLimit(limit)
+        yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.limit": checkedLimit ?? "all" })
+        if (checkedLimit !== undefined && checkedLimit <= 0) return []
+        const items = checkedLimit === undefined
+          ? yield* statements.selectAll(sessionId).pipe(
+            retryTransient("getItems"),
+            Effect.flatMap((rows) => decodeRows(rows, sessionId, "getItems"))
+          )
+          : yield* readNewest(sessionId, checkedLimit, statements.selectNewest, "getItems").pipe(
+            retryTransient("getItems"),
+            Effect.map(({ items }) => items.reverse())
+          )
+        yield* Effect.annotateCurrentSpan("session.items", items.length)
+        return items as ReadonlyArray<Item>
+      },
+      (effect, sessionId) => Effect.catchTag(effect, "SqlError", (error) => Effect.fail(storeError("getItems", sessionId)(error))),
+      instrument("getItems")
+    )
+
+    const addItems = Effect.fn("SessionStore.addItems")(
+      function*(sessionId: string, items: ReadonlyArray<Item>) {
+        yield* validateSessionId(sessionId)
+        yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.items": items.length })
+        const encoded = yield* encodeAll(items)
+        if (encoded.length === 0) return
+        yield* statements.appendMessages(sessionId, encoded).pipe(
+          retryTransient("addItems"),
+          Effect.mapError(storeError("addItems", sessionId)),
+          Effect.uninterruptible
+        )
+      },
+      instrument("addItems")
+    )
+
+    const popItem = Effect.fn("SessionStore.popItem")(
+      function*(sessionId: string) {
+        yield* validateSessionId(sessionId)
+        yield* Effect.annotateCurrentSpan("session.id", sessionId)
+        const pop = statements.deleteNewest(sessionId).pipe(
+          retryTransient("popItem"),
+          Effect.mapError(storeError("popItem", sessionId)),
+          Effect.uninterruptible
+        )
+        // Corrupt rows above the newest decodable item are deleted on the way down.
+        while (true) {
+          const popped = yield* pop
+          if (Option.isNone(popped)) return Option.none<Item>()
+          const [item] = yield* decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem")
+          if (item !== undefined) return Option.some(item)
+        }
+      },
+      instrument("popItem")
+    )
+
+    const clearSession = Effect.fn("SessionStore.clearSession")(
+      function*(sessionId: string) {
+        yield* validateSessionId(sessionId)
+        yield* Effect.annotateCurrentSpan("session.id", sessionId)
+        yield* statements.clearSession(sessionId, hasOperations).pipe(
+          retryTransient("clearSession"),
+          Effect.mapError(storeError("clearSession", sessionId)),
+          Effect.uninterruptible
+        )
+      },
+      instrument("clearSession")
+    )
+
+    /** Runs `body` in one transaction, retried as a whole on transient failures. */
+    const inTransaction = <A, E extends { readonly _tag: string }>(
+      operation: string,
+      sessionId: string,
+      body: Effect.Effect<A, E | SqlError>
+    ): Effect.Effect<A, Exclude<E, SqlError> | SessionStoreError> =>
+      sql.withTransaction(body).pipe(
+        retryTransient(operation),
+        Effect.catchIf(
+          (error): error is SqlError => error._tag === "SqlError",
+          (error) => Effect.fail(storeError(operation, sessionId)(error))
+        ),
+        Effect.uninterruptible
+      ) as Effect.Effect<A, Exclude<E, SqlError> | SessionStoreError>
+
+    const requireOperationsTable = (operation: string, sessionId: string) =>
+      hasOperations
+        ? Effect.void
+        : Effect.fail(
+          new SessionStoreError({
+            operation,
+            sessionId,
+            message: `${operation} needs the table ${JSON.stringify(names.operations)}: run the migrations ` +
+              "(SqlSessionStore.migrations) or build the store with createTables: true"
+          })
+        )
+
+    const applyHistoryTransaction = Effect.fn("SessionStore.applyHistoryTransaction")(
+      function*(
+        sessionId: string,
+        args: { readonly operationId: string; readonly transaction: HistoryTransaction }
+      ) {
+        yield* validateSessionId(sessionId)
+        const { operationId, transaction } = yield* validateTransaction(args)
+        yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.transaction": transaction.type })
+        yield* requireOperationsTable("applyHistoryTransaction", sessionId)
+        const fingerprint = yield* transactionFingerprint(transaction)
+        const operationKey = sha256(operationId)
+        const appended = yield* encodeAll(
+          transaction.type === "append_items" ? transaction.items : transaction.replacement
+        )
+        const expected = transaction.type === "replace_suffix"
+          ? transaction.expectedSuffix.map((item) => canonicalJson(item))
+          : []
+
+        const conflict = (reason: "operation_reused" | "suffix_mismatch") =>
+          new HistoryConflictError({
+            sessionId,
+            operationId,
+            reason,
+            message: reason === "operation_reused"
+              ? "Session history operation was already applied with a different transaction."
+              : "Session history suffix no longer matches the transaction precondition."
+          })
+
+        yield* inTransaction(
+          "applyHistoryTransaction",
+          sessionId,
+          Effect.gen(function*() {
+            yield* statements.lockSession(sessionId)
+            const applied = yield* statements.findOperation(sessionId, operationKey)
+            if (Option.isSome(applied)) {
+              if (applied.value === fingerprint) return
+              return yield* conflict("operation_reused")
+            }
+            if (expected.length > 0) {
+              const { items, rows } = yield* readNewest(
+                sessionId,
+                expected.length,
+                statements.selectNewestForUpdate,
+                "applyHistoryTransaction"
+              )
+              const actual = items.reverse().map((item) => safeCanonical(item))
+              if (actual.length < expected.length || actual.some((text, index) => text !== expected[index])) {
+                return yield* conflict("suffix_mismatch")
+              }
+              yield* statements.deleteFrom(sessionId, rows[rows.length - 1]!.id)
+            }
+            yield* statements.insertMessages(sessionId, appended)
+            yield* statements.insertOperation(sessionId, operationKey, fingerprint)
+          })
+        )
+      },
+      instrument("applyHistoryTransaction")
+    )
+
+    const applyHistoryMutations = Effect.fn("SessionStore.applyHistoryMutations")(
+      function*(sessionId: string, args: { readonly mutations: ReadonlyArray<HistoryMutation> }) {
+        yield* validateSessionId(sessionId)
+        const mutations = yield* validateMutations(args)
+        yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.mutations": mutations.length })
+        if (mutations.length === 0) return
+        const replacements = yield* encodeAll(mutations.map((mutation) => mutation.replacement))
+        yield* inTransaction(
+          "applyHistoryMutations",
+          sessionId,
+          Effect.gen(function*() {
+            if (!(yield* statements.lockExistingSession(sessionId))) return
+            const rows = yield* statements.selectAllForUpdate(sessionId)
+            const live: Array<{ readonly id: string | number; item: Item | undefined }> = []
+            for (const row of rows) {
+              const [item] = yield* decodeRows([row], sessionId, "applyHistoryMutations")
+              live.push({ id: row.id, item })
+            }
+            const updates = new Map<string | number, string>()
+            const deletions: Array<string | number> = []
+            mutations.forEach((mutation, index) => {
+              let replaced = false
+              for (const entry of live) {
+                const item = entry.item
+                if (item?.type !== "function_call" || item.callId !== mutation.callId) continue
+                if (!replaced) {
+                  entry.item = mutation.replacement
+                  updates.set(entry.id, replacements[index]!)
+                  replaced = true
+                } else {
+                  entry.item = undefined
+                  updates.delete(entry.id)
+                  deletions.push(entry.id)
+                }
+              }
+            })
+            for (const [id, data] of updates) yield* statements.updateMessage(id, data)
+            yield* statements.deleteIds(deletions)
+          })
+        )
+      },
+      instrument("applyHistoryMutations")
+    )
+
+    const replaceHistory = Effect.fn("SessionStore.replaceHistory")(
+      function*(sessionId: string, items: ReadonlyArray<Item>) {
+        yield* validateSessionId(sessionId)
+        yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.items": items.length })
+        const encoded = yield* encodeAll(items)
+        yield* inTransaction(
+          "replaceHistory",
+          sessionId,
+          Effect.gen(function*() {
+            if (encoded.length === 0) {
+              if (yield* statements.lockExistingSession(sessionId)) yield* statements.deleteAllMessages(sessionId)
+              return
+            }
+            yield* statements.lockSession(sessionId)
+            yield* statements.deleteAllMessages(sessionId)
+            yield* statements.insertMessages(sessionId, encoded)
+          })
+        )
+      },
+      instrument("replaceHistory")
+    )
+
+    return SessionStore.of({
+      getItems,
+      addItems,
+      popItem,
+      clearSession,
+      applyHistoryTransaction,
+      applyHistoryMutations,
+      replaceHistory
+    })
+  })
+
+/** Encoding and decoding through the schema, with a fast path for the default one. */
+const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number) => {
+  const decodeWithSchema = Schema.decodeUnknown(schema)
+  const encodeWithSchema = Schema.encode(schema)
+  const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
+
+  const decode = (text: string): Effect.Effect<Either.Either<Item, string>> =>
+    Effect.either(Effect.mapError(decodeWithSchema(text), formatError))
+
+  const encodeAll = (items: ReadonlyArray<Item>): Effect.Effect<ReadonlyArray<string>, InvalidItemError> => {
+    if (!Array.isArray(items)) {
+      return Effect.fail(new InvalidItemError({ message: "items must be an array" }))
+    }
+    return Effect.forEach(items, (item, index) =>
+      encodeWithSchema(item).pipe(
+        Effect.mapError((error) =>
+          new InvalidItemError({ index, message: `item ${index} cannot be stored: ${formatError(error)}`, cause: error })
+        ),
+        Effect.filterOrFail(
+          (text) => text.length <= maxItemBytes / 3 || Buffer.byteLength(text, "utf8") <= maxItemBytes,
+          (text) =>
+            new InvalidItemError({
+              index,
+              message: `item ${index} is ${Buffer.byteLength(text, "utf8")} bytes encoded, over maxItemBytes (${maxItemBytes})`
+            })
+        )
+      ))
+  }
+  return { decode, encodeAll }
+}
+
+const safeCanonical = (item: Item): string | undefined => {
+  try {
+    return canonicalJson(item)
+  } catch {
+    return undefined
+  }
+}
+
+const transactionFingerprint = (transaction: HistoryTransaction): Effect.Effect<string, InvalidItemError> =>
+  Effect.try({
+    try: () =>
+      sha256(
+        transaction.type === "append_items"
+          ? canonicalJson({ type: transaction.type, items: transaction.items })
+          : canonicalJson({
+            type: transaction.type,
+            expectedSuffix: transaction.expectedSuffix,
+            replacement: transaction.replacement
+          })
+      ),
+    catch: (error) =>
+      new InvalidItemError({ message: `transaction items cannot be stored: ${(error as Error).message}`, cause: error })
+  })
+
+const isItemArray = (value: unknown): value is ReadonlyArray<Item> => Array.isArray(value)
+
+const validateTransaction = (args: {
+  readonly operationId: string
+  readonly transaction: HistoryTransaction
+}): Effect.Effect<{ operationId: string; transaction: HistoryTransaction }, InvalidArgumentError | InvalidItemError> => {
+  if (args === null || typeof args !== "object") {
+    return Effect.fail(new InvalidArgumentError({ argument: "args", message: "transaction arguments are invalid" }))
+  }
+  const { operationId, transaction } = args
+  if (typeof operationId !== "string" || operationId.trim() === "") {
+    return Effect.fail(
+      new InvalidArgumentError({ argument: "operationId", message: "operationId must be a non-empty string" })
+    )
+  }
+  if (transaction === null || typeof transaction !== "object") {
+    return Effect.fail(new InvalidArgumentError({ argument: "transaction", message: "transaction must be an object" }))
+  }
+  if (transaction.type === "append_items" && isItemArray(transaction.items)) {
+    return Effect.succeed({ operationId, transaction: { type: "append_items", items: transaction.items } })
+  }
+  if (
+    transaction.type === "replace_suffix" && isItemArray(transaction.expectedSuffix) &&
+    isItemArray(transaction.replacement)
+  ) {
+    return Effect.succeed({
+      operationId,
+      transaction: {
+        type: "replace_suffix",
+        expectedSuffix: transaction.expectedSuffix,
+        replacement: transaction.replacement
+      }
+    })
+  }
+  return Effect.fail(
+    new InvalidArgumentError({
+      argument: "transaction",
+      message: `unsupported transaction: type must be "append_items" (with items) or "replace_suffix" (with expectedSuffix and replacement)`
+    })
+  )
+}
+
+const validateMutations = (args: {
+  readonly mutations: ReadonlyArray<HistoryMutation>
+}): Effect.Effect<ReadonlyArray<HistoryMutation>, InvalidArgumentError> => {
+  const mutations = args?.mutations
+  if (!Array.isArray(mutations)) {
+    return Effect.fail(new InvalidArgumentError({ argument: "mutations", message: "mutations must be an array" }))
+  }
+  for (const mutation of mutations) {
+    if (
+      mutation === null || typeof mutation !== "object" || mutation.type !== "replace_function_call" ||
+      typeof mutation.callId !== "string" || mutation.replacement === null || typeof mutation.replacement !== "object"
+    ) {
+      return Effect.fail(
+        new InvalidArgumentError({
+          argument: "mutations",
+          message: `unsupported mutation: expected { type: "replace_function_call", callId, replacement }`
+        })
+      )
+    }
+  }
+  return Effect.succeed(mutations)
+}
+
+/**
+ * The store as a layer over the application's `SqlClient`.
+ *
+ * @example
+ * ```ts
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Layer, Redacted } from "effect"
+ * import { SqlSessionStore } from "effect-agent-sessions"
+ *
+ * const SessionsLive = SqlSessionStore.layer({ createTables: true }).pipe(
+ *   Layer.provide(PgClient.layer({ url: Redacted.make(process.env.DATABASE_URL!) }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: SqlSessionStoreOptions = {}
+): Layer.Layer<SessionStore, InvalidArgumentError | SessionStoreError, SqlClient.SqlClient> =>
+  Layer.effect(SessionStore, make(options))
+
+/**
+ * Like `layer`, with the options read from `Config`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { SqlSessionStore } from "effect-agent-sessions"
+ *
+ * const SessionsLive = SqlSessionStore.layerConfig({
+ *   createTables: Config.boolean("SESSIONS_CREATE_TABLES").pipe(Config.withDefault(false)),
+ *   messagesTable: Config.string("SESSIONS_MESSAGES_TABLE").pipe(Config.withDefault("agent_messages"))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<Omit<SqlSessionStoreOptions, "schema">>,
+  extra: Pick<SqlSessionStoreOptions, "schema"> = {}
+): Layer.Layer<SessionStore, ConfigError | InvalidArgumentError | SessionStoreError, SqlClient.SqlClient> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => layer({ ...options, ...extra })))
+
+/**
+ * The store over a fresh in-memory SQLite database with the tables created: for tests.
+ * Every build of the layer is a new, empty database. Needs `@effect/sql-sqlite-node`.
+ *
+ * @since 0.1.0
+ */
+export const layerTest = (
+  options: Omit<SqlSessionStoreOptions, "createTables"> = {}
+): Layer.Layer<SessionStore, InvalidArgumentError | SessionStoreError> =>
+  Layer.unwrapEffect(
+    Effect.promise(() => import("@effect/sql-sqlite-node")).pipe(
+      Effect.map(({ SqliteClient }) =>
+        layer({ ...options, createTables: true }).pipe(
+          // The config is a constant, so the client's ConfigError cannot happen.
+          Layer.provide(Layer.orDie(SqliteClient.layer({ filename: ":memory:" })))
+        )
+      )
+    )
+  )
+
+/**
+ * The tables as migrations for your own `@effect/sql` `Migrator`
+ * (`Migrator.fromRecord(SqlSessionStore.migrations())`). The DDL is idempotent, so it is also
+ * safe on tables the Python SDK created: it adds the index and the operations table.
+ *
+ * @since 0.1.0
+ */
+export const migrations = (
+  options: Pick<SqlSessionStoreOptions, "sessionsTable" | "messagesTable" | "operationsTable"> = {}
+): Record<string, Effect.Effect<void, SqlError | InvalidArgumentError, SqlClient.SqlClient>> => ({
+  "0001_agent_sessions": Effect.gen(function*() {
+    const names = yield* resolveTableNames(options)
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    yield* makeStatements(sql, names).createTables
+  })
+})

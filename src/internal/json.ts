@@ -1,0 +1,146 @@
+/**
+ * The strict JSON codec behind the default item schema.
+ *
+ * `JSON.stringify` silently drops functions and symbols, turns `NaN` into `null` and throws on
+ * BigInt only at the end; a conversation store must instead refuse anything it cannot give back
+ * exactly. `Uint8Array` payloads (file and image data) are kept as `{"$bytes": base64}`, and a
+ * caller's own object that happens to look like a marker is wrapped in `{"$object": …}`, so the
+ * encoding is a bijection.
+ */
+
+const BYTES = "$bytes"
+const OBJECT = "$object"
+
+/** Why a value cannot be stored, with the path to it. */
+export class UnsupportedValue extends Error {
+  constructor(readonly path: string, readonly reason: string) {
+    super(`${reason} at ${path}`)
+  }
+}
+
+const isPlainObject = (value: object): boolean => {
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const looksLikeMarker = (keys: ReadonlyArray<string>): boolean =>
+  keys.length === 1 && (keys[0] === BYTES || keys[0] === OBJECT)
+
+const defineEntry = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  // A plain assignment to "__proto__" would change the prototype instead of adding a key.
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+const encodeEntries = (
+  value: object,
+  path: string,
+  ancestors: Set<object>
+): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key === "symbol") throw new UnsupportedValue(path, "symbol keys cannot be stored")
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)!
+    if (!descriptor.enumerable) continue
+    if (!("value" in descriptor)) throw new UnsupportedValue(`${path}.${key}`, "accessor properties cannot be stored")
+    // Like JSON, an undefined property is simply absent.
+    if (descriptor.value === undefined) continue
+    defineEntry(out, key, toJsonTree(descriptor.value, `${path}.${key}`, ancestors))
+  }
+  return out
+}
+
+/** Converts a value to the JSON tree that will be stored, or throws `UnsupportedValue`. */
+export const toJsonTree = (value: unknown, path = "$", ancestors: Set<object> = new Set()): unknown => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value
+    case "number":
+      if (!Number.isFinite(value)) throw new UnsupportedValue(path, `${value} is not a JSON number`)
+      return value
+    case "bigint":
+      throw new UnsupportedValue(path, "BigInt cannot be stored as JSON")
+    case "function":
+      throw new UnsupportedValue(path, "functions cannot be stored")
+    case "symbol":
+      throw new UnsupportedValue(path, "symbols cannot be stored")
+    case "undefined":
+      throw new UnsupportedValue(path, "undefined cannot be stored here")
+  }
+  if (value === null) return null
+  const object = value as object
+  if (ancestors.has(object)) throw new UnsupportedValue(path, "cyclic structures cannot be stored")
+  if (object instanceof Uint8Array) {
+    return { [BYTES]: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString("base64") }
+  }
+  ancestors.add(object)
+  try {
+    if (Array.isArray(object)) {
+      const out = new Array<unknown>(object.length)
+      for (let index = 0; index < object.length; index++) {
+        if (!(index in object)) throw new UnsupportedValue(`${path}[${index}]`, "sparse arrays cannot be stored")
+        out[index] = toJsonTree(object[index], `${path}[${index}]`, ancestors)
+      }
+      return out
+    }
+    if (!isPlainObject(object)) {
+      const name = object.constructor?.name ?? "object"
+      throw new UnsupportedValue(path, `${name} instances cannot be stored; use plain objects`)
+    }
+    const entries = encodeEntries(object, path, ancestors)
+    return looksLikeMarker(Object.keys(entries)) ? { [OBJECT]: entries } : entries
+  } finally {
+    ancestors.delete(object)
+  }
+}
+
+/** Encodes an item; throws `UnsupportedValue` for anything that would not come back exactly. */
+export const encodeItem = (item: unknown): string => {
+  if (item === null || typeof item !== "object" || Array.isArray(item) || item instanceof Uint8Array) {
+    throw new UnsupportedValue("$", "an item must be a JSON object")
+  }
+  return JSON.stringify(toJsonTree(item))
+}
+
+const fromJsonTree = (value: unknown): unknown => {
+  if (value === null || typeof value !== "object") return value
+  if (Array.isArray(value)) return value.map(fromJsonTree)
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  if (looksLikeMarker(keys)) {
+    const inner = record[keys[0]!]
+    if (keys[0] === BYTES && typeof inner === "string") return new Uint8Array(Buffer.from(inner, "base64"))
+    if (keys[0] === OBJECT && inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
+      return reviveEntries(inner as Record<string, unknown>)
+    }
+  }
+  return reviveEntries(record)
+}
+
+const reviveEntries = (record: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(record)) defineEntry(out, key, fromJsonTree(record[key]))
+  return out
+}
+
+/** Decodes stored text; throws when it is not JSON or not an object. */
+export const decodeItem = (text: string): Record<string, unknown> => {
+  const parsed: unknown = JSON.parse(text)
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UnsupportedValue("$", `stored value is ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}, not an object`)
+  }
+  // Markers are rare: skip the walk when the text cannot contain one.
+  if (!text.includes(`"${BYTES}"`) && !text.includes(`"${OBJECT}"`)) return parsed as Record<string, unknown>
+  return fromJsonTree(parsed) as Record<string, unknown>
+}
+
+const canonical = (value: unknown): string => {
+  if (value === null || typeof value !== "object") return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(record[key])}`).join(",")}}`
+}
+
+/** A key-order-independent text of a value, for comparing items and fingerprinting transactions. */
+export const canonicalJson = (value: unknown): string => canonical(toJsonTree(value))

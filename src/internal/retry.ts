@@ -1,0 +1,44 @@
+/**
+ * Bounded retries of transient database failures. A failure is retried only when the database
+ * guarantees the statement or transaction was rolled back, so a retry can never apply a change
+ * twice.
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Duration, Effect, Metric, Schedule } from "effect"
+import * as SessionMetrics from "../SessionMetrics.js"
+
+const PG_TRANSIENT = new Set(["40001", "40P01"]) // serialization_failure, deadlock_detected
+const MYSQL_TRANSIENT = new Set([1213, 1205]) // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
+const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED)/
+
+export const isTransient = (error: unknown): error is SqlError => {
+  if ((error as { _tag?: unknown } | null)?._tag !== "SqlError") return false
+  const cause = (error as SqlError).cause as { code?: unknown; errno?: unknown } | undefined
+  if (cause === null || typeof cause !== "object") return false
+  if (typeof cause.code === "string" && (PG_TRANSIENT.has(cause.code) || SQLITE_TRANSIENT.test(cause.code))) {
+    return true
+  }
+  return typeof cause.errno === "number" && MYSQL_TRANSIENT.has(cause.errno)
+}
+
+const transientSchedule = Schedule.exponential(Duration.millis(10), 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(6))
+)
+
+/** Retries `effect` on transient failures, logging and counting every retry. */
+export const retryTransient = (operation: string) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(
+    effect.pipe(
+      Effect.tapError((error) =>
+        isTransient(error)
+          ? Effect.logWarning(`${operation}: transient database failure, retrying`).pipe(
+            Effect.annotateLogs({ operation, cause: String((error.cause as Error)?.message ?? error.message) }),
+            Effect.zipRight(Metric.increment(Metric.tagged(SessionMetrics.retries, "operation", operation)))
+          )
+          : Effect.void
+      )
+    ),
+    { schedule: transientSchedule, while: isTransient }
+  )

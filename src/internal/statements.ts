@@ -1,0 +1,301 @@
+/**
+ * The SQL of the store, one set per dialect, chosen once when the store is built.
+ *
+ * Every function works on encoded rows (`message_data` strings); schemas are applied by the
+ * caller. Every identifier goes through `sql(identifier)` after validation, and every caller
+ * value is a bound parameter.
+ */
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Option } from "effect"
+
+export interface TableNames {
+  readonly sessions: string
+  readonly messages: string
+  readonly operations: string
+}
+
+/** A stored message as read back: `id` is a string on PostgreSQL (BIGINT) and a number elsewhere. */
+export interface MessageRow {
+  readonly id: string | number
+  readonly message_data: string
+}
+
+export interface Statements {
+  /** Idempotent DDL, safe when several processes run it at once. */
+  readonly createTables: Effect.Effect<void, SqlError>
+  /** Whether the operations table exists (it does not on tables made by the Python SDK). */
+  readonly hasOperationsTable: Effect.Effect<boolean, SqlError>
+  /** Creates or touches the session row and appends the rows, atomically and contiguously. */
+  readonly appendMessages: (sessionId: string, messages: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
+  /** Up to `limit` rows older than `beforeId` (when given), newest first. */
+  readonly selectNewest: (
+    sessionId: string,
+    limit: number,
+    beforeId: string | number | undefined
+  ) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
+  /** Every row, oldest first. */
+  readonly selectAll: (sessionId: string) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
+  /** Deletes the newest row and returns its data; `None` only when the session has no rows. */
+  readonly deleteNewest: (sessionId: string) => Effect.Effect<Option.Option<string>, SqlError>
+  /** Deletes the session's rows, its operation ids and its session row. */
+  readonly clearSession: (sessionId: string, withOperations: boolean) => Effect.Effect<void, SqlError>
+
+  // The statements below run inside `sql.withTransaction`, after the session row is locked.
+
+  /** Creates or touches the session row, holding its lock until the transaction ends. */
+  readonly lockSession: (sessionId: string) => Effect.Effect<void, SqlError>
+  /** Locks the session row when it exists; `false` when there is no such session. */
+  readonly lockExistingSession: (sessionId: string) => Effect.Effect<boolean, SqlError>
+  /** Appends rows; the caller holds the session lock. */
+  readonly insertMessages: (sessionId: string, messages: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
+  /** Like `selectNewest`, locking the rows it returns. */
+  readonly selectNewestForUpdate: (
+    sessionId: string,
+    limit: number,
+    beforeId: string | number | undefined
+  ) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
+  /** Like `selectAll`, locking the rows it returns. */
+  readonly selectAllForUpdate: (sessionId: string) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
+  readonly deleteFrom: (sessionId: string, fromId: string | number) => Effect.Effect<void, SqlError>
+  readonly deleteAllMessages: (sessionId: string) => Effect.Effect<void, SqlError>
+  readonly deleteIds: (ids: ReadonlyArray<string | number>) => Effect.Effect<void, SqlError>
+  readonly updateMessage: (id: string | number, messageData: string) => Effect.Effect<void, SqlError>
+  /** The recorded digest of an operation, if it was applied. */
+  readonly findOperation: (sessionId: string, operationKey: string) => Effect.Effect<Option.Option<string>, SqlError>
+  readonly insertOperation: (sessionId: string, operationKey: string, digest: string) => Effect.Effect<void, SqlError>
+}
+
+export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Statements => {
+  const sessions = sql(names.sessions)
+  const messages = sql(names.messages)
+  const operations = sql(names.operations)
+  const messagesIndex = sql(`${names.messages}_session_id_idx`)
+  const operationsFk = `${names.operations}_session_fk`
+
+  // SQLite has no row locks: its transactions already hold the whole database.
+  const rowLock = sql.onDialectOrElse({ sqlite: () => sql.literal(""), orElse: () => sql.literal("FOR UPDATE") })
+  const noLock = sql.literal("")
+
+  const selectNewestWith = (forUpdate: boolean) =>
+  (sessionId: string, limit: number, beforeId: string | number | undefined) => {
+    const lock = forUpdate ? rowLock : noLock
+    return beforeId === undefined
+      ? sql<MessageRow>`SELECT id, message_data FROM ${messages}
+          WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit} ${lock}`
+      : sql<MessageRow>`SELECT id, message_data FROM ${messages}
+          WHERE session_id = ${sessionId} AND id < ${beforeId} ORDER BY id DESC LIMIT ${limit} ${lock}`
+  }
+
+  const selectAllWith = (forUpdate: boolean) => (sessionId: string) =>
+    sql<MessageRow>`SELECT id, message_data FROM ${messages} WHERE session_id = ${sessionId} ORDER BY id ${
+      forUpdate ? rowLock : noLock
+    }`
+
+  const insertMessages = (sessionId: string, data: ReadonlyArray<string>) =>
+    data.length === 0
+      ? Effect.void
+      : sql`INSERT INTO ${messages} ${sql.insert(data.map((message_data) => ({ session_id: sessionId, message_data })))}`
+        .pipe(Effect.asVoid)
+
+  const touchSession = sql.onDialectOrElse({
+    pg: () => (sessionId: string) =>
+      sql`INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
+          ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`,
+    mysql: () => (sessionId: string) =>
+      sql`INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
+          ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`,
+    orElse: () => (sessionId: string) =>
+      sql`INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
+          ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
+  })
+
+  const lockExistingSession = (sessionId: string) =>
+    sql`SELECT 1 AS found FROM ${sessions} WHERE session_id = ${sessionId} ${rowLock}`.pipe(
+      Effect.map((rows) => rows.length > 0)
+    )
+
+  const deleteSessionRows = (sessionId: string, withOperations: boolean) =>
+    Effect.all([
+      sql`DELETE FROM ${messages} WHERE session_id = ${sessionId}`,
+      withOperations ? sql`DELETE FROM ${operations} WHERE session_id = ${sessionId}` : Effect.void,
+      sql`DELETE FROM ${sessions} WHERE session_id = ${sessionId}`
+    ], { discard: true })
+
+  const dialect = sql.onDialectOrElse({
+    pg: () => ({
+      createTables: sql.withTransaction(
+        // Concurrent CREATE TABLE IF NOT EXISTS can still collide in pg's catalogs: serialize it.
+        sql`SELECT pg_advisory_xact_lock(hashtext(${`agent-sessions-ddl:${names.messages}`}))`.pipe(
+          Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sessions} (
+            session_id VARCHAR(255) NOT NULL PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`),
+          Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${messages} (
+            id BIGSERIAL NOT NULL PRIMARY KEY,
+            session_id VARCHAR(255) NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE,
+            message_data TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`),
+          Effect.zipRight(sql`CREATE INDEX IF NOT EXISTS ${messagesIndex} ON ${messages} (session_id, id)`),
+          Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${operations} (
+            session_id VARCHAR(255) NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE,
+            operation_key CHAR(64) NOT NULL,
+            transaction_digest CHAR(64) NOT NULL,
+            created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            PRIMARY KEY (session_id, operation_key))`)
+        )
+      ),
+      hasOperationsTable: sql<{ found: boolean }>`SELECT to_regclass(${`"${names.operations}"`}) IS NOT NULL AS found`.pipe(
+        Effect.map((rows) => rows[0]?.found === true)
+      ),
+      // One statement: the upsert's row lock orders concurrent batches of one session, and
+      // `unnest ... WITH ORDINALITY` keeps the caller's order.
+      appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
+        sql`WITH touched AS (
+              INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
+              ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP
+              RETURNING session_id)
+            INSERT INTO ${messages} (session_id, message_data)
+            SELECT touched.session_id, batch.message_data
+            FROM touched, unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
+            ORDER BY batch.position`.pipe(Effect.asVoid),
+      // One statement. `FOR UPDATE` waits for a concurrent pop; if that pop took our row, the
+      // result is empty while the (older) snapshot still sees rows, and the caller tries again.
+      deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> =>
+        sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
+              SELECT id FROM ${messages} WHERE session_id = ${sessionId}
+              ORDER BY id DESC LIMIT 1 FOR UPDATE),
+            removed AS (
+              DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING message_data)
+            SELECT (SELECT message_data FROM removed) AS message_data,
+              EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId}) AS remaining`.pipe(
+          Effect.map((rows) => rows[0]),
+          Effect.repeat({ until: (row) => row === undefined || row.message_data !== null || !row.remaining }),
+          Effect.map((row) => Option.fromNullable(row?.message_data))
+        ),
+      clearSession: (sessionId: string, withOperations: boolean) =>
+        (withOperations
+          ? sql`WITH removed_messages AS (DELETE FROM ${messages} WHERE session_id = ${sessionId}),
+                 removed_operations AS (DELETE FROM ${operations} WHERE session_id = ${sessionId})
+               DELETE FROM ${sessions} WHERE session_id = ${sessionId}`
+          : sql`WITH removed_messages AS (DELETE FROM ${messages} WHERE session_id = ${sessionId})
+               DELETE FROM ${sessions} WHERE session_id = ${sessionId}`).pipe(Effect.asVoid)
+    }),
+    mysql: () => ({
+      createTables: Effect.all([
+        sql`CREATE TABLE IF NOT EXISTS ${sessions} (
+          session_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+          created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+          updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+        sql`CREATE TABLE IF NOT EXISTS ${messages} (
+          id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+          session_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+          message_data LONGTEXT CHARACTER SET utf8mb4 NOT NULL,
+          created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+          INDEX ${messagesIndex} (session_id, id),
+          FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+        // Tables made by the Python SDK lack our index; MySQL has no CREATE INDEX IF NOT EXISTS.
+        sql<{ found: number }>`SELECT COUNT(*) AS found FROM information_schema.statistics
+          WHERE table_schema = DATABASE() AND table_name = ${names.messages}
+          AND index_name = ${`${names.messages}_session_id_idx`}`.pipe(
+          Effect.flatMap((rows) =>
+            Number(rows[0]?.found ?? 0) > 0
+              ? Effect.void
+              : sql`CREATE INDEX ${messagesIndex} ON ${messages} (session_id, id)`.pipe(
+                // Another process created it first.
+                Effect.catchIf((error) => (error.cause as { errno?: number })?.errno === 1061, () => Effect.void)
+              )
+          )
+        ),
+        sql`CREATE TABLE IF NOT EXISTS ${operations} (
+          session_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+          operation_key CHAR(64) NOT NULL,
+          transaction_digest CHAR(64) NOT NULL,
+          created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+          PRIMARY KEY (session_id, operation_key),
+          CONSTRAINT ${sql(operationsFk)} FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
+      ], { discard: true }),
+      hasOperationsTable: sql<{ found: number }>`SELECT COUNT(*) AS found FROM information_schema.tables
+        WHERE table_schema = DATABASE() AND table_name = ${names.operations}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.found ?? 0) > 0)
+      ),
+      // MySQL has no RETURNING or data-modifying CTEs: one short transaction.
+      appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
+        sql.withTransaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
+      deleteNewest: (sessionId: string) =>
+        sql.withTransaction(
+          sql<MessageRow>`SELECT id, message_data FROM ${messages} WHERE session_id = ${sessionId}
+            ORDER BY id DESC LIMIT 1 FOR UPDATE`.pipe(
+            Effect.flatMap((rows) =>
+              rows.length === 0
+                ? Effect.succeedNone
+                : sql`DELETE FROM ${messages} WHERE id = ${rows[0]!.id}`.pipe(Effect.as(Option.some(rows[0]!.message_data)))
+            )
+          )
+        ),
+      clearSession: (sessionId: string, withOperations: boolean) =>
+        sql.withTransaction(deleteSessionRows(sessionId, withOperations))
+    }),
+    orElse: () => ({
+      createTables: Effect.all([
+        sql`CREATE TABLE IF NOT EXISTS ${sessions} (
+          session_id VARCHAR(255) NOT NULL PRIMARY KEY,
+          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+        sql`CREATE TABLE IF NOT EXISTS ${messages} (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          session_id VARCHAR(255) NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE,
+          message_data TEXT NOT NULL,
+          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+        sql`CREATE INDEX IF NOT EXISTS ${messagesIndex} ON ${messages} (session_id, id)`,
+        sql`CREATE TABLE IF NOT EXISTS ${operations} (
+          session_id VARCHAR(255) NOT NULL REFERENCES ${sessions} (session_id) ON DELETE CASCADE,
+          operation_key CHAR(64) NOT NULL,
+          transaction_digest CHAR(64) NOT NULL,
+          created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          PRIMARY KEY (session_id, operation_key))`
+      ], { discard: true }),
+      hasOperationsTable: sql<{ found: number }>`SELECT COUNT(*) AS found FROM sqlite_master
+        WHERE type = 'table' AND name = ${names.operations}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.found ?? 0) > 0)
+      ),
+      appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
+        sql.withTransaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
+      deleteNewest: (sessionId: string) =>
+        sql<{ message_data: string }>`DELETE FROM ${messages} WHERE id = (
+            SELECT id FROM ${messages} WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT 1)
+          RETURNING message_data`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.message_data))),
+      clearSession: (sessionId: string, withOperations: boolean) =>
+        sql.withTransaction(deleteSessionRows(sessionId, withOperations))
+    })
+  })
+
+  return {
+    ...dialect,
+    selectNewest: selectNewestWith(false),
+    selectAll: selectAllWith(false),
+    lockSession: (sessionId) => Effect.asVoid(touchSession(sessionId)),
+    lockExistingSession,
+    insertMessages,
+    selectNewestForUpdate: selectNewestWith(true),
+    selectAllForUpdate: selectAllWith(true),
+    deleteFrom: (sessionId, fromId) =>
+      Effect.asVoid(sql`DELETE FROM ${messages} WHERE session_id = ${sessionId} AND id >= ${fromId}`),
+    deleteAllMessages: (sessionId) => Effect.asVoid(sql`DELETE FROM ${messages} WHERE session_id = ${sessionId}`),
+    deleteIds: (ids) => ids.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM ${messages} WHERE ${sql.in("id", ids)}`),
+    updateMessage: (id, messageData) =>
+      Effect.asVoid(sql`UPDATE ${messages} SET message_data = ${messageData} WHERE id = ${id}`),
+    findOperation: (sessionId, operationKey) =>
+      sql<{ transaction_digest: string }>`SELECT transaction_digest FROM ${operations}
+        WHERE session_id = ${sessionId} AND operation_key = ${operationKey}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.transaction_digest))
+      ),
+    insertOperation: (sessionId, operationKey, digest) =>
+      Effect.asVoid(sql`INSERT INTO ${operations} ${
+        sql.insert({ session_id: sessionId, operation_key: operationKey, transaction_digest: digest })
+      }`)
+  }
+}

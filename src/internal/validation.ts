@@ -1,0 +1,63 @@
+/**
+ * Checks on caller input that run before any SQL is sent.
+ */
+import { Effect } from "effect"
+import { InvalidArgumentError } from "../SessionStore.js"
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * Longest table name: derived index names (`<table>_session_id_idx`) must stay within
+ * PostgreSQL's 63-byte limit.
+ */
+export const MAX_TABLE_NAME_LENGTH = 48
+
+/** Longest session id, in Unicode code points: the column is `VARCHAR(255)`. */
+export const MAX_SESSION_ID_LENGTH = 255
+
+export const validateTableName = (argument: string, name: unknown): Effect.Effect<string, InvalidArgumentError> => {
+  if (typeof name !== "string" || !IDENTIFIER.test(name) || name.length > MAX_TABLE_NAME_LENGTH) {
+    return Effect.fail(
+      new InvalidArgumentError({
+        argument,
+        message: `${argument} must match ^[A-Za-z_][A-Za-z0-9_]*$ and be at most ${MAX_TABLE_NAME_LENGTH} characters, got ${
+          JSON.stringify(typeof name === "string" ? name.slice(0, 80) : String(name))
+        }`
+      })
+    )
+  }
+  return Effect.succeed(name)
+}
+
+/**
+ * Session ids are any non-empty text of at most 255 code points, without U+0000 (PostgreSQL text
+ * cannot hold it) and without lone surrogates (they cannot be stored as UTF-8, and would collide).
+ */
+export const sessionIdProblem = (sessionId: unknown): string | undefined => {
+  if (typeof sessionId !== "string") return `must be a string, got ${typeof sessionId}`
+  if (sessionId.length === 0) return "must not be empty"
+  if (sessionId.includes("\u0000")) return "must not contain U+0000"
+  if (!sessionId.isWellFormed()) return "must not contain lone surrogates"
+  let codePoints = 0
+  for (const _ of sessionId) {
+    if (++codePoints > MAX_SESSION_ID_LENGTH) return `must be at most ${MAX_SESSION_ID_LENGTH} characters`
+  }
+  return undefined
+}
+
+export const validateSessionId = (sessionId: string): Effect.Effect<string, InvalidArgumentError> => {
+  const problem = sessionIdProblem(sessionId)
+  return problem === undefined
+    ? Effect.succeed(sessionId)
+    : Effect.fail(new InvalidArgumentError({ argument: "sessionId", message: `sessionId ${problem}` }))
+}
+
+export const validateLimit = (limit: number | undefined): Effect.Effect<number | undefined, InvalidArgumentError> => {
+  if (limit === undefined) return Effect.succeed(undefined)
+  if (typeof limit !== "number" || !Number.isInteger(limit)) {
+    return Effect.fail(
+      new InvalidArgumentError({ argument: "limit", message: `limit must be an integer, got ${String(limit)}` })
+    )
+  }
+  return Effect.succeed(limit)
+}
