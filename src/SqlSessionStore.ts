@@ -11,8 +11,14 @@ import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
 import { canonicalJson } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
-import { makeStatements, type MessageRow, type Statements, type TableNames } from "./internal/statements.js"
-import { validateLimit, validateSessionId, validateTableName } from "./internal/validation.js"
+import { makeStatements, type MessageRow, type Statements, type TableNames, transactionOf } from "./internal/statements.js"
+import {
+  mysqlSessionIdProblem,
+  sessionIdProblem,
+  validateLimit,
+  validateSessionIdWith,
+  validateTableName
+} from "./internal/validation.js"
 import { ItemFromJson } from "./ItemSchema.js"
 import * as SessionMetrics from "./SessionMetrics.js"
 import {
@@ -114,6 +120,10 @@ export const make = (
     // A user's name transforms (camelCase and the like) must not rename our columns.
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const statements: Statements = makeStatements(sql, names)
+    const transaction = transactionOf(sql)
+    const validateSessionId = validateSessionIdWith(
+      sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
+    )
     if (options.createTables === true) {
       yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
     }
@@ -250,7 +260,7 @@ export const make = (
       sessionId: string,
       body: Effect.Effect<A, E | SqlError>
     ): Effect.Effect<A, Exclude<E, SqlError> | SessionStoreError> =>
-      sql.withTransaction(body).pipe(
+      transaction(body).pipe(
         retryTransient(operation),
         Effect.catchIf(
           (error): error is SqlError => error._tag === "SqlError",

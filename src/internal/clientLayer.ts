@@ -47,13 +47,19 @@ export const clientLayer = (
       case "mysql":
         return Effect.tryPromise({ try: () => import("@effect/sql-mysql2"), catch: importFailed("@effect/sql-mysql2") })
           .pipe(
-            Effect.map(({ MysqlClient }): AnyClientLayer =>
-              MysqlClient.layer({
-                url: Redacted.make(database.url),
+            Effect.map(({ MysqlClient }): AnyClientLayer => {
+              // MysqlClient ignores poolConfig (and so the connect timeout) when given a url.
+              const url = new URL(database.url)
+              return MysqlClient.layer({
+                host: url.hostname || "localhost",
+                port: url.port === "" ? 3306 : Number(url.port),
+                database: decodeURIComponent(url.pathname.replace(/^\//, "")) || undefined,
+                username: url.username === "" ? undefined : decodeURIComponent(url.username),
+                password: url.password === "" ? undefined : Redacted.make(decodeURIComponent(url.password)),
                 maxConnections,
                 poolConfig: { connectTimeout: Duration.toMillis(connectTimeout) }
               })
-            )
+            })
           )
       case "sqlite":
         return Effect.tryPromise({

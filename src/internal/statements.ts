@@ -66,7 +66,20 @@ export interface Statements {
   readonly insertOperation: (sessionId: string, operationKey: string, digest: string) => Effect.Effect<void, SqlError>
 }
 
+/**
+ * `sql.withTransaction`, with a failed COMMIT or ROLLBACK (a lost connection, say) kept as the
+ * `SqlError` it is: `@effect/sql` turns those into defects, which would escape our typed errors.
+ */
+export const transactionOf = (sql: SqlClient.SqlClient) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+  sql.withTransaction(effect).pipe(
+    Effect.catchAllDefect((defect) =>
+      (defect as { _tag?: unknown } | null)?._tag === "SqlError" ? Effect.fail(defect as SqlError) : Effect.die(defect)
+    )
+  )
+
 export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Statements => {
+  const transaction = transactionOf(sql)
   const sessions = sql(names.sessions)
   const messages = sql(names.messages)
   const operations = sql(names.operations)
@@ -124,7 +137,7 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
 
   const dialect = sql.onDialectOrElse({
     pg: () => ({
-      createTables: sql.withTransaction(
+      createTables: transaction(
         // Concurrent CREATE TABLE IF NOT EXISTS can still collide in pg's catalogs: serialize it.
         sql`SELECT pg_advisory_xact_lock(hashtext(${`agent-sessions-ddl:${names.messages}`}))`.pipe(
           Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sessions} (
@@ -149,14 +162,15 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
         Effect.map((rows) => rows[0]?.found === true)
       ),
       // One statement: the upsert's row lock orders concurrent batches of one session, and
-      // `unnest ... WITH ORDINALITY` keeps the caller's order.
+      // `unnest ... WITH ORDINALITY` keeps the caller's order. `clock_timestamp()` is read after
+      // the lock, so readers that order by (created_at, id), like the Python SDK, agree with us.
       appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
         sql`WITH touched AS (
               INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
               ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP
               RETURNING session_id)
-            INSERT INTO ${messages} (session_id, message_data)
-            SELECT touched.session_id, batch.message_data
+            INSERT INTO ${messages} (session_id, message_data, created_at)
+            SELECT touched.session_id, batch.message_data, clock_timestamp()
             FROM touched, unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
             ORDER BY batch.position`.pipe(Effect.asVoid),
       // One statement. `FOR UPDATE` waits for a concurrent pop; if that pop took our row, the
@@ -224,9 +238,9 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
       ),
       // MySQL has no RETURNING or data-modifying CTEs: one short transaction.
       appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
-        sql.withTransaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
+        transaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
       deleteNewest: (sessionId: string) =>
-        sql.withTransaction(
+        transaction(
           sql<MessageRow>`SELECT id, message_data FROM ${messages} WHERE session_id = ${sessionId}
             ORDER BY id DESC LIMIT 1 FOR UPDATE`.pipe(
             Effect.flatMap((rows) =>
@@ -237,7 +251,7 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
           )
         ),
       clearSession: (sessionId: string, withOperations: boolean) =>
-        sql.withTransaction(deleteSessionRows(sessionId, withOperations))
+        transaction(deleteSessionRows(sessionId, withOperations))
     }),
     orElse: () => ({
       createTables: Effect.all([
@@ -263,13 +277,13 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
         Effect.map((rows) => Number(rows[0]?.found ?? 0) > 0)
       ),
       appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
-        sql.withTransaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
+        transaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
       deleteNewest: (sessionId: string) =>
         sql<{ message_data: string }>`DELETE FROM ${messages} WHERE id = (
             SELECT id FROM ${messages} WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT 1)
           RETURNING message_data`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.message_data))),
       clearSession: (sessionId: string, withOperations: boolean) =>
-        sql.withTransaction(deleteSessionRows(sessionId, withOperations))
+        transaction(deleteSessionRows(sessionId, withOperations))
     })
   })
 

@@ -45,12 +45,23 @@ export const sessionIdProblem = (sessionId: unknown): string | undefined => {
   return undefined
 }
 
-export const validateSessionId = (sessionId: string): Effect.Effect<string, InvalidArgumentError> => {
-  const problem = sessionIdProblem(sessionId)
+/**
+ * MySQL and MariaDB compare `VARCHAR`s with PAD SPACE collations, even `utf8mb4_bin`: "a" and
+ * "a " would silently share one history. The Python SDK refuses such ids too.
+ */
+export const mysqlSessionIdProblem = (sessionId: unknown): string | undefined =>
+  sessionIdProblem(sessionId) ??
+    ((sessionId as string).endsWith(" ") ? "must not end with a space on MySQL/MariaDB" : undefined)
+
+export const validateSessionIdWith = (problemOf: (sessionId: unknown) => string | undefined) =>
+(sessionId: string): Effect.Effect<string, InvalidArgumentError> => {
+  const problem = problemOf(sessionId)
   return problem === undefined
     ? Effect.succeed(sessionId)
     : Effect.fail(new InvalidArgumentError({ argument: "sessionId", message: `sessionId ${problem}` }))
 }
+
+export const validateSessionId = validateSessionIdWith(sessionIdProblem)
 
 export const validateLimit = (limit: number | undefined): Effect.Effect<number | undefined, InvalidArgumentError> => {
   if (limit === undefined) return Effect.succeed(undefined)

@@ -1,0 +1,4 @@
+import { mysql } from "../support/databases.js"
+import { behaviourSuite } from "./behaviour.js"
+
+behaviourSuite(mysql)

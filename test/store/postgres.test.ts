@@ -1,0 +1,4 @@
+import { postgres } from "../support/databases.js"
+import { behaviourSuite } from "./behaviour.js"
+
+behaviourSuite(postgres)

@@ -1,0 +1,44 @@
+/** Raw-SQL probes used by the behaviour suite to check what was really stored. */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+export const countMessages = (sessionId: string, table = "agent_messages") =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM ${sql(table)} WHERE session_id = ${sessionId}`.pipe(
+      Effect.map((rows) => Number(rows[0]!.n))
+    ))
+
+export const countSessions = (sessionId: string, table = "agent_sessions") =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM ${sql(table)} WHERE session_id = ${sessionId}`.pipe(
+      Effect.map((rows) => Number(rows[0]!.n))
+    ))
+
+export const insertRaw = (sessionId: string, messageData: string, table = "agent_messages", sessions = "agent_sessions") =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      pg: () => sql`INSERT INTO ${sql(sessions)} (session_id) VALUES (${sessionId}) ON CONFLICT DO NOTHING`,
+      mysql: () => sql`INSERT IGNORE INTO ${sql(sessions)} (session_id) VALUES (${sessionId})`,
+      orElse: () => sql`INSERT OR IGNORE INTO ${sql(sessions)} (session_id) VALUES (${sessionId})`
+    }).pipe(
+      Effect.zipRight(sql`INSERT INTO ${sql(table)} (session_id, message_data) VALUES (${sessionId}, ${messageData})`)
+    ))
+
+export const storedTexts = (sessionId: string, table = "agent_messages") =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ message_data: string }>`SELECT message_data FROM ${sql(table)} WHERE session_id = ${sessionId} ORDER BY id`.pipe(
+      Effect.map((rows) => rows.map((row) => row.message_data))
+    ))
+
+export const sessionTimes = (sessionId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ created_at: unknown; updated_at: unknown }>`SELECT created_at, updated_at FROM agent_sessions
+      WHERE session_id = ${sessionId}`.pipe(
+      Effect.map((rows) => ({
+        createdAt: toMillis(rows[0]!.created_at),
+        updatedAt: toMillis(rows[0]!.updated_at)
+      }))
+    ))
+
+const toMillis = (value: unknown): number =>
+  value instanceof Date ? value.getTime() : Date.parse(`${String(value).replace(" ", "T")}Z`)
