@@ -233,9 +233,15 @@ export const make = (
         // Corrupt rows above the newest decodable item are deleted on the way down.
         while (true) {
           const popped = yield* pop
-          if (Option.isNone(popped)) return Option.none<Item>()
+          if (Option.isNone(popped)) {
+            yield* Effect.annotateCurrentSpan("session.items", 0)
+            return Option.none<Item>()
+          }
           const [item] = yield* decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem")
-          if (item !== undefined) return Option.some(item)
+          if (item !== undefined) {
+            yield* Effect.annotateCurrentSpan("session.items", 1)
+            return Option.some(item)
+          }
         }
       },
       instrument("popItem")
@@ -245,11 +251,12 @@ export const make = (
       function*(sessionId: string) {
         yield* validateSessionId(sessionId)
         yield* Effect.annotateCurrentSpan("session.id", sessionId)
-        yield* statements.clearSession(sessionId, hasOperations).pipe(
+        const removed = yield* statements.clearSession(sessionId, hasOperations).pipe(
           retryTransient("clearSession"),
           Effect.mapError(storeError("clearSession", sessionId)),
           Effect.uninterruptible
         )
+        yield* Effect.annotateCurrentSpan("session.items", removed)
       },
       instrument("clearSession")
     )

@@ -38,8 +38,8 @@ export interface Statements {
   readonly selectAll: (sessionId: string) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
   /** Deletes the newest row and returns its data; `None` only when the session has no rows. */
   readonly deleteNewest: (sessionId: string) => Effect.Effect<Option.Option<string>, SqlError>
-  /** Deletes the session's rows, its operation ids and its session row. */
-  readonly clearSession: (sessionId: string, withOperations: boolean) => Effect.Effect<void, SqlError>
+  /** Deletes the session's rows, its operation ids and its session row; returns the rows deleted. */
+  readonly clearSession: (sessionId: string, withOperations: boolean) => Effect.Effect<number, SqlError>
 
   // The statements below run inside `sql.withTransaction`, after the session row is locked.
 
@@ -128,12 +128,18 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
       Effect.map((rows) => rows.length > 0)
     )
 
+  /** Rows changed by a statement, from the driver's raw result (MySQL and SQLite). */
+  const affectedRows = (raw: unknown): number => {
+    const result = raw as { affectedRows?: number; changes?: number } | null
+    return Number(result?.affectedRows ?? result?.changes ?? 0)
+  }
+
   const deleteSessionRows = (sessionId: string, withOperations: boolean) =>
-    Effect.all([
-      sql`DELETE FROM ${messages} WHERE session_id = ${sessionId}`,
-      withOperations ? sql`DELETE FROM ${operations} WHERE session_id = ${sessionId}` : Effect.void,
-      sql`DELETE FROM ${sessions} WHERE session_id = ${sessionId}`
-    ], { discard: true })
+    sql`DELETE FROM ${messages} WHERE session_id = ${sessionId}`.raw.pipe(
+      Effect.map(affectedRows),
+      Effect.tap(() => withOperations ? sql`DELETE FROM ${operations} WHERE session_id = ${sessionId}` : Effect.void),
+      Effect.tap(() => sql`DELETE FROM ${sessions} WHERE session_id = ${sessionId}`)
+    )
 
   const dialect = sql.onDialectOrElse({
     pg: () => ({
@@ -189,11 +195,15 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
         ),
       clearSession: (sessionId: string, withOperations: boolean) =>
         (withOperations
-          ? sql`WITH removed_messages AS (DELETE FROM ${messages} WHERE session_id = ${sessionId}),
-                 removed_operations AS (DELETE FROM ${operations} WHERE session_id = ${sessionId})
-               DELETE FROM ${sessions} WHERE session_id = ${sessionId}`
-          : sql`WITH removed_messages AS (DELETE FROM ${messages} WHERE session_id = ${sessionId})
-               DELETE FROM ${sessions} WHERE session_id = ${sessionId}`).pipe(Effect.asVoid)
+          ? sql<{ removed: number | string }>`WITH removed_messages AS (
+                DELETE FROM ${messages} WHERE session_id = ${sessionId} RETURNING 1),
+              removed_operations AS (DELETE FROM ${operations} WHERE session_id = ${sessionId}),
+              removed_session AS (DELETE FROM ${sessions} WHERE session_id = ${sessionId})
+              SELECT COUNT(*) AS removed FROM removed_messages`
+          : sql<{ removed: number | string }>`WITH removed_messages AS (
+                DELETE FROM ${messages} WHERE session_id = ${sessionId} RETURNING 1),
+              removed_session AS (DELETE FROM ${sessions} WHERE session_id = ${sessionId})
+              SELECT COUNT(*) AS removed FROM removed_messages`).pipe(Effect.map((rows) => Number(rows[0]?.removed ?? 0)))
     }),
     mysql: () => ({
       createTables: Effect.all([
