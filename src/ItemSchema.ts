@@ -31,10 +31,13 @@ export const JsonObject: Schema.Schema<Item> = Schema.declare(
  * @example
  * ```ts
  * import { Schema } from "effect"
- * import { ItemFromJson } from "effect-agent-sessions"
+ * import { ItemFromJson, JsonObject } from "effect-agent-sessions"
  *
- * // Only accept items with a string `role`.
- * const Strict = Schema.compose(ItemFromJson, Schema.Struct({ role: Schema.String }, { key: Schema.String, value: Schema.Unknown }))
+ * // Only accept items with a string `role`, on the way in and out.
+ * const WithRole = Schema.compose(
+ *   ItemFromJson,
+ *   JsonObject.pipe(Schema.filter((item) => typeof item.role === "string" || "items need a role"))
+ * )
  * ```
  *
  * @since 0.1.0
