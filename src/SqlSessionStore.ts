@@ -9,7 +9,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Schema } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
-import { canonicalJson } from "./internal/json.js"
+import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
 import { makeStatements, type MessageRow, type Statements, type TableNames, transactionOf } from "./internal/statements.js"
 import {
@@ -135,19 +135,22 @@ export const make = (
     const schema = options.schema ?? ItemFromJson
     const codec = makeCodec(schema, maxItemBytes)
 
+    /** Decodes rows in order; a row that fails to decode is `undefined`, logged and counted. */
     const decodeRows = Effect.fnUntraced(function*(rows: ReadonlyArray<MessageRow>, sessionId: string, operation: string) {
-      const items: Array<Item> = []
+      const decoded = yield* codec.decodeAll(rows.map((row) => row.message_data))
+      const items: Array<Item | undefined> = []
       let corrupt = 0
-      for (const row of rows) {
-        const decoded = yield* codec.decode(row.message_data)
-        if (Either.isRight(decoded)) {
-          items.push(decoded.right)
-        } else {
-          corrupt++
-          yield* Effect.logWarning(`${operation}: skipped a stored row that failed to decode`).pipe(
-            Effect.annotateLogs({ sessionId, rowId: String(row.id), reason: decoded.left })
-          )
+      for (let index = 0; index < decoded.length; index++) {
+        const result = decoded[index]!
+        if (Either.isRight(result)) {
+          items.push(result.right)
+          continue
         }
+        items.push(undefined)
+        corrupt++
+        yield* Effect.logWarning(`${operation}: skipped a stored row that failed to decode`).pipe(
+          Effect.annotateLogs({ sessionId, rowId: String(rows[index]!.id), reason: result.left })
+        )
       }
       if (corrupt > 0) {
         yield* Metric.incrementBy(Metric.tagged(SessionMetrics.corruptRows, "operation", operation), corrupt)
@@ -155,6 +158,9 @@ export const make = (
       }
       return items
     })
+
+    const decodable = (items: ReadonlyArray<Item | undefined>): Array<Item> =>
+      items.filter((item): item is Item => item !== undefined)
 
     /** The newest `limit` decodable items, newest first, paging past corrupt rows. */
     const readNewest = Effect.fnUntraced(function*(
@@ -169,13 +175,12 @@ export const make = (
       while (items.length < limit) {
         const want = limit - items.length
         const page = yield* select(sessionId, want, beforeId)
-        for (const row of page) {
-          const [item] = yield* decodeRows([row], sessionId, operation)
-          if (item !== undefined) {
-            items.push(item)
-            rows.push(row)
-          }
-        }
+        const decoded = yield* decodeRows(page, sessionId, operation)
+        decoded.forEach((item, index) => {
+          if (item === undefined) return
+          items.push(item)
+          rows.push(page[index]!)
+        })
         if (page.length < want) break
         beforeId = page[page.length - 1]!.id
       }
@@ -193,7 +198,8 @@ export const make = (
         const items = checkedLimit === undefined
           ? yield* statements.selectAll(sessionId).pipe(
             retryTransient("getItems"),
-            Effect.flatMap((rows) => decodeRows(rows, sessionId, "getItems"))
+            Effect.flatMap((rows) => decodeRows(rows, sessionId, "getItems")),
+            Effect.map(decodable)
           )
           : yield* readNewest(sessionId, checkedLimit, statements.selectNewest, "getItems").pipe(
             retryTransient("getItems"),
@@ -360,11 +366,8 @@ export const make = (
           Effect.gen(function*() {
             if (!(yield* statements.lockExistingSession(sessionId))) return
             const rows = yield* statements.selectAllForUpdate(sessionId)
-            const live: Array<{ readonly id: string | number; item: Item | undefined }> = []
-            for (const row of rows) {
-              const [item] = yield* decodeRows([row], sessionId, "applyHistoryMutations")
-              live.push({ id: row.id, item })
-            }
+            const decoded = yield* decodeRows(rows, sessionId, "applyHistoryMutations")
+            const live = rows.map((row, index) => ({ id: row.id, item: decoded[index] }))
             const updates = new Map<string | number, string>()
             const deletions: Array<string | number> = []
             mutations.forEach((mutation, index) => {
@@ -424,35 +427,53 @@ export const make = (
     })
   })
 
-/** Encoding and decoding through the schema, with a fast path for the default one. */
+/** Encoding and decoding through the schema, with a synchronous path for the default one. */
 const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number) => {
+  const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
+  const isDefault = schema === ItemFromJson
   const decodeWithSchema = Schema.decodeUnknown(schema)
   const encodeWithSchema = Schema.encode(schema)
-  const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
 
-  const decode = (text: string): Effect.Effect<Either.Either<Item, string>> =>
-    Effect.either(Effect.mapError(decodeWithSchema(text), formatError))
+  const decodeAll = (texts: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Either.Either<Item, string>>> =>
+    isDefault
+      ? Effect.sync(() =>
+        texts.map((text) => {
+          try {
+            return Either.right(decodeItem(text))
+          } catch (error) {
+            return Either.left((error as Error).message)
+          }
+        })
+      )
+      : Effect.forEach(texts, (text) => Effect.either(Effect.mapError(decodeWithSchema(text), formatError)))
 
-  const encodeAll = (items: ReadonlyArray<Item>): Effect.Effect<ReadonlyArray<string>, InvalidItemError> => {
-    if (!Array.isArray(items)) {
-      return Effect.fail(new InvalidItemError({ message: "items must be an array" }))
-    }
-    return Effect.forEach(items, (item, index) =>
-      encodeWithSchema(item).pipe(
-        Effect.mapError((error) =>
-          new InvalidItemError({ index, message: `item ${index} cannot be stored: ${formatError(error)}`, cause: error })
-        ),
-        Effect.filterOrFail(
-          (text) => text.length <= maxItemBytes / 3 || Buffer.byteLength(text, "utf8") <= maxItemBytes,
-          (text) =>
-            new InvalidItemError({
-              index,
-              message: `item ${index} is ${Buffer.byteLength(text, "utf8")} bytes encoded, over maxItemBytes (${maxItemBytes})`
-            })
-        )
-      ))
+  const encodeOne = (item: Item, index: number): Effect.Effect<string, InvalidItemError> =>
+    isDefault
+      ? Effect.try({
+        try: () => encodeItem(item),
+        catch: (error) =>
+          new InvalidItemError({ index, message: `item ${index} cannot be stored: ${(error as Error).message}`, cause: error })
+      })
+      : Effect.mapError(
+        encodeWithSchema(item),
+        (error) => new InvalidItemError({ index, message: `item ${index} cannot be stored: ${formatError(error)}`, cause: error })
+      )
+
+  const checkSize = (text: string, index: number): Effect.Effect<string, InvalidItemError> => {
+    // A UTF-8 byte is at most 3 per UTF-16 unit: most items need no byte count at all.
+    if (text.length * 3 <= maxItemBytes) return Effect.succeed(text)
+    const bytes = Buffer.byteLength(text, "utf8")
+    return bytes <= maxItemBytes ? Effect.succeed(text) : Effect.fail(
+      new InvalidItemError({ index, message: `item ${index} is ${bytes} bytes encoded, over maxItemBytes (${maxItemBytes})` })
+    )
   }
-  return { decode, encodeAll }
+
+  const encodeAll = (items: ReadonlyArray<Item>): Effect.Effect<ReadonlyArray<string>, InvalidItemError> =>
+    Array.isArray(items)
+      ? Effect.forEach(items, (item, index) => Effect.flatMap(encodeOne(item, index), (text) => checkSize(text, index)))
+      : Effect.fail(new InvalidItemError({ message: "items must be an array" }))
+
+  return { decodeAll, encodeAll }
 }
 
 const safeCanonical = (item: Item): string | undefined => {

@@ -20,6 +20,8 @@ import { parseDatabaseUrl } from "../src/internal/url.js"
 import { all, uniqueId } from "./support/databases.js"
 import { startProxy } from "./support/tcpProxy.js"
 
+const turn = (n: number) => ({ role: "user" as const, content: `turn ${n}` })
+
 const scratch = mkdtempSync(join(tmpdir(), "sql-session-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
@@ -192,9 +194,9 @@ for (const db of all.filter((db) => db.dialect !== "sqlite")) {
         connectTimeout: 1500
       })
       try {
-        await session.addItems([{ n: 1 }])
+        await session.addItems([turn(1)])
         await proxy.cut()
-        const during = await session.addItems([{ n: 2 }]).catch((e: unknown) => e)
+        const during = await session.addItems([turn(2)]).catch((e: unknown) => e)
         expect(during).toBeInstanceOf(SessionStoreError)
         const read = await session.getItems().catch((e: unknown) => e)
         expect(read).toBeInstanceOf(SessionStoreError)
@@ -205,9 +207,9 @@ for (const db of all.filter((db) => db.dialect !== "sqlite")) {
           items = await session.getItems().catch((e: unknown) => e)
           if (Array.isArray(items)) break
         }
-        expect(items).toEqual([{ n: 1 }])
-        await session.addItems([{ n: 3 }])
-        expect(await session.getItems()).toEqual([{ n: 1 }, { n: 3 }])
+        expect(items).toEqual([turn(1)])
+        await session.addItems([turn(3)])
+        expect(await session.getItems()).toEqual([turn(1), turn(3)])
         await session.clearSession()
       } finally {
         await session.close()

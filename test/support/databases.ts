@@ -9,6 +9,7 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { ConfigError } from "effect/ConfigError"
 import { Duration, Layer, Redacted } from "effect"
 import * as Mysql from "mysql2/promise"
 import Pg from "pg"
@@ -23,7 +24,7 @@ export interface TestDatabase {
   readonly dialect: DialectName
   readonly label: string
   /** A fresh `SqlClient` layer; every `Layer.build` opens a new pool. */
-  readonly layer: Layer.Layer<SqlClient.SqlClient, SqlError>
+  readonly layer: Layer.Layer<SqlClient.SqlClient, SqlError | ConfigError>
   /** Why the database cannot be used here, or undefined when it can. */
   readonly unavailable: string | undefined
   readonly url: string
