@@ -3,13 +3,24 @@
  *
  * `JSON.stringify` silently drops functions and symbols, turns `NaN` into `null` and throws on
  * BigInt only at the end; a conversation store must instead refuse anything it cannot give back
- * exactly. `Uint8Array` payloads (file and image data) are kept as `{"$bytes": base64}`, and a
- * caller's own object that happens to look like a marker is wrapped in `{"$object": …}`, so the
- * encoding is a bijection.
+ * exactly, and give back everything the Agents SDK's `MemorySession` would. Values JSON cannot
+ * spell are kept as one-key markers: `{"$bytes": base64}` for `Uint8Array` (file and image data),
+ * `{"$number": "NaN" | "Infinity" | "-Infinity" | "-0"}`, and `{"$undefined": true}` for an
+ * `undefined` array entry. A caller's own object that happens to look like a marker is wrapped in
+ * `{"$object": …}`, so the encoding is a bijection.
  */
 
 const BYTES = "$bytes"
 const OBJECT = "$object"
+const NUMBER = "$number"
+const UNDEFINED = "$undefined"
+const MARKERS = new Set([BYTES, OBJECT, NUMBER, UNDEFINED])
+const SPECIAL_NUMBERS: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+  "-0": -0
+}
 
 /** Why a value cannot be stored, with the path to it. */
 export class UnsupportedValue extends Error {
@@ -23,8 +34,7 @@ const isPlainObject = (value: object): boolean => {
   return proto === Object.prototype || proto === null
 }
 
-const looksLikeMarker = (keys: ReadonlyArray<string>): boolean =>
-  keys.length === 1 && (keys[0] === BYTES || keys[0] === OBJECT)
+const looksLikeMarker = (keys: ReadonlyArray<string>): boolean => keys.length === 1 && MARKERS.has(keys[0]!)
 
 const defineEntry = (target: Record<string, unknown>, key: string, value: unknown): void => {
   // A plain assignment to "__proto__" would change the prototype instead of adding a key.
@@ -56,8 +66,8 @@ export const toJsonTree = (value: unknown, path = "$", ancestors: Set<object> = 
     case "boolean":
       return value
     case "number":
-      if (!Number.isFinite(value)) throw new UnsupportedValue(path, `${value} is not a JSON number`)
-      return value
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value
+      return { [NUMBER]: Object.is(value, -0) ? "-0" : String(value) }
     case "bigint":
       throw new UnsupportedValue(path, "BigInt cannot be stored as JSON")
     case "function":
@@ -79,7 +89,8 @@ export const toJsonTree = (value: unknown, path = "$", ancestors: Set<object> = 
       const out = new Array<unknown>(object.length)
       for (let index = 0; index < object.length; index++) {
         if (!(index in object)) throw new UnsupportedValue(`${path}[${index}]`, "sparse arrays cannot be stored")
-        out[index] = toJsonTree(object[index], `${path}[${index}]`, ancestors)
+        const entry: unknown = object[index]
+        out[index] = entry === undefined ? { [UNDEFINED]: true } : toJsonTree(entry, `${path}[${index}]`, ancestors)
       }
       return out
     }
@@ -110,6 +121,8 @@ const fromJsonTree = (value: unknown): unknown => {
   if (looksLikeMarker(keys)) {
     const inner = record[keys[0]!]
     if (keys[0] === BYTES && typeof inner === "string") return new Uint8Array(Buffer.from(inner, "base64"))
+    if (keys[0] === NUMBER && typeof inner === "string" && inner in SPECIAL_NUMBERS) return SPECIAL_NUMBERS[inner]
+    if (keys[0] === UNDEFINED && inner === true) return undefined
     if (keys[0] === OBJECT && inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
       return reviveEntries(inner as Record<string, unknown>)
     }
@@ -130,7 +143,7 @@ export const decodeItem = (text: string): Record<string, unknown> => {
     throw new UnsupportedValue("$", `stored value is ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}, not an object`)
   }
   // Markers are rare: skip the walk when the text cannot contain one.
-  if (!text.includes(`"${BYTES}"`) && !text.includes(`"${OBJECT}"`)) return parsed as Record<string, unknown>
+  if (!text.includes("\"$")) return parsed as Record<string, unknown>
   return fromJsonTree(parsed) as Record<string, unknown>
 }
 

@@ -142,7 +142,6 @@ export const behaviourSuite = (db: TestDatabase) => {
             { value: 10n },
             { fn: () => 1 },
             { sym: Symbol("s") },
-            { nan: Number.NaN },
             { when: new Date() },
             { sparse: [1, , 3] }
           ]
@@ -312,13 +311,18 @@ export const behaviourSuite = (db: TestDatabase) => {
             JSON.parse("{\"__proto__\": {\"polluted\": true}, \"constructor\": \"x\", \"$bytes\": 1}"),
             { $bytes: "not bytes" },
             { $object: { nested: true } },
-            { bytes: new Uint8Array([0, 1, 2, 254, 255]), nested: { deep: [[[{ a: null, b: false, c: -1.5e-7 }]]] } }
+            { bytes: new Uint8Array([0, 1, 2, 254, 255]), nested: { deep: [[[{ a: null, b: false, c: -1.5e-7 }]]] } },
+            { numbers: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0], holes: [1, undefined, 3] },
+            { $number: "NaN", $undefined: true },
+            { $number: "NaN" }
           ]
           yield* store.addItems(id, items)
           const back = yield* store.getItems(id)
           expect(back).toEqual(items)
           expect(Object.getPrototypeOf(back[4])).toBe(Object.prototype)
           expect(Object.keys(back[4]!)).toContain("__proto__")
+          expect(Object.is((back[8]!.numbers as Array<number>)[3], -0)).toBe(true)
+          expect(Object.is((back[8]!.numbers as Array<number>)[4], 0)).toBe(true)
         }))
 
       it.effect("stores and returns a 5 MB item", () =>
