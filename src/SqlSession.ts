@@ -17,8 +17,6 @@ import type {
   SessionHistoryTransactionAwareSession
 } from "@openai/agents-core"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
-import type { Duration } from "effect"
-import { type ConnectionOptions, clientLayer } from "./internal/clientLayer.js"
 import { parseDatabaseUrl } from "./internal/url.js"
 import {
   type HistoryMutation,
@@ -37,16 +35,12 @@ import * as SqlSessionStore from "./SqlSessionStore.js"
  *
  * @since 0.1.0
  */
-export interface SqlSessionOptions extends SqlSessionStore.SqlSessionStoreOptions {
+export interface SqlSessionOptions extends SqlSessionStore.UrlOptions {
   /**
    * `postgres://`, `postgresql://`, `mysql://`, `mariadb://`, `sqlite:file.db`, `sqlite:/abs/file.db`,
    * `sqlite::memory:`, or a SQLAlchemy URL such as `postgresql+asyncpg://…`.
    */
   readonly url: string
-  /** Pool size for PostgreSQL and MySQL. Default 10. */
-  readonly maxConnections?: number | undefined
-  /** How long to wait for the database before failing with `SessionStoreError`. Default 10 seconds. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
 }
 
 type StoreRuntime = ManagedRuntime.ManagedRuntime<SessionStore, SessionStoreError | InvalidArgumentError>
@@ -92,13 +86,10 @@ export class SqlSessionPool {
    * name throws `InvalidArgumentError` here.
    */
   static fromUrl(options: SqlSessionOptions): SqlSessionPool {
-    const { connectTimeout, maxConnections, url, ...storeOptions } = options
+    const { url, ...rest } = options
     const database = parseDatabaseUrl(url)
     if (database._tag === "Left") throw database.left
-    const connection: ConnectionOptions = { connectTimeout, maxConnections }
-    return new SqlSessionPool(
-      SqlSessionStore.layer(storeOptions).pipe(Layer.provide(clientLayer(database.right, connection)))
-    )
+    return new SqlSessionPool(SqlSessionStore.layerFromUrl(url, rest))
   }
 
   /**

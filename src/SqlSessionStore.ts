@@ -6,11 +6,13 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Schema } from "effect"
+import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, Schema } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
+import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
+import { parseDatabaseUrl } from "./internal/url.js"
 import { makeStatements, type MessageRow, type Statements, type TableNames, transactionOf } from "./internal/statements.js"
 import {
   mysqlSessionIdProblem,
@@ -644,3 +646,41 @@ export const migrations = (
     yield* makeStatements(sql, names).createTables
   })
 })
+
+/**
+ * Options of `layerFromUrl`: the store's options, plus the pool's.
+ *
+ * @since 0.1.0
+ */
+export interface UrlOptions extends SqlSessionStoreOptions, ConnectionOptions {}
+
+/**
+ * The store and its own connection pool, from a database URL (see the README for the forms,
+ * SQLAlchemy's included). Every failure, building the pool too, is a `SessionStoreError` within
+ * `connectTimeout`; the URL is kept `Redacted`.
+ *
+ * @example
+ * ```ts
+ * import { Config, Layer } from "effect"
+ * import { SqlSessionStore } from "effect-agent-sessions"
+ *
+ * const SessionsLive = Layer.unwrapEffect(
+ *   Config.redacted("DATABASE_URL").pipe(
+ *     Config.map((url) => SqlSessionStore.layerFromUrl(url, { createTables: true }))
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerFromUrl = (
+  url: Redacted.Redacted<string> | string,
+  options: UrlOptions = {}
+): Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError> => {
+  const { connectTimeout, maxConnections, ...storeOptions } = options
+  const database = parseDatabaseUrl(typeof url === "string" ? url : Redacted.value(url))
+  if (Either.isLeft(database)) return Layer.fail(database.left)
+  return layer(storeOptions).pipe(
+    Layer.provide(clientLayer(database.right, { connectTimeout, maxConnections }))
+  )
+}

@@ -8,9 +8,9 @@ import { SessionStoreError } from "../SessionStore.js"
 import { type DatabaseUrl, redactUrl } from "./url.js"
 
 export interface ConnectionOptions {
-  /** Pool size (PostgreSQL, MySQL). Default 10. */
+  /** Pool size for PostgreSQL and MySQL. Default 10. */
   readonly maxConnections?: number | undefined
-  /** How long to wait for a connection before failing. Default 10 seconds. */
+  /** How long to wait for the database before failing with `SessionStoreError`. Default 10 seconds. */
   readonly connectTimeout?: Duration.DurationInput | undefined
 }
 

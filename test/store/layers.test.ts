@@ -5,8 +5,8 @@
 import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Schema } from "effect"
-import { InvalidItemError, ItemFromJson, JsonObject, SessionStore, SqlSessionStore } from "../../src/index.js"
+import { Config, ConfigProvider, Effect, Layer, Schema } from "effect"
+import { InvalidArgumentError, InvalidItemError, ItemFromJson, JsonObject, SessionStore, SqlSessionStore } from "../../src/index.js"
 import { insertRaw, storedTexts } from "./support.js"
 
 describe("SqlSessionStore.layerTest", () => {
@@ -48,6 +48,30 @@ describe("SqlSessionStore.layerConfig", () => {
         )
       )
     ))
+})
+
+describe("SqlSessionStore.layerFromUrl", () => {
+  it.effect("builds the store and its pool from a URL read from Config", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore
+      yield* store.addItems("u", [{ a: 1 }])
+      expect(yield* store.getItems("u")).toEqual([{ a: 1 }])
+    }).pipe(
+      Effect.provide(
+        Layer.unwrapEffect(
+          Config.redacted("DATABASE_URL").pipe(
+            Config.map((url) => SqlSessionStore.layerFromUrl(url, { createTables: true }))
+          )
+        ).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", "sqlite::memory:"]])))))
+      )
+    ))
+
+  it.effect("fails to build with InvalidArgumentError for a URL it does not understand", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(SqlSessionStore.layerFromUrl("oracle://scott:tiger@h/db")).pipe(Effect.scoped))
+      assert.instanceOf(error, InvalidArgumentError)
+      expect(error.message).not.toContain("tiger")
+    }))
 })
 
 describe("SqlSessionStore.migrations", () => {
