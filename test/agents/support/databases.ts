@@ -1,0 +1,81 @@
+/**
+ * Where the agents tests keep their sessions, and a raw look at what was stored.
+ *
+ * SQLite gets a file per test file (not `:memory:`), because several tests open a second,
+ * independent `SqlSession` on the same database to prove the history is durable.
+ */
+import Database from "better-sqlite3"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Mysql from "mysql2/promise"
+import Pg from "pg"
+import { type TestDatabase } from "../../support/databases.js"
+
+export interface AgentsDatabase {
+  readonly db: TestDatabase
+  /** A URL every `SqlSession` of this test file shares. */
+  readonly url: string
+  /** Removes the SQLite file, if any. */
+  readonly dispose: () => void
+}
+
+export const agentsDatabase = (db: TestDatabase): AgentsDatabase => {
+  if (db.dialect !== "sqlite") return { db, url: db.url, dispose: () => undefined }
+  const dir = mkdtempSync(join(tmpdir(), "agents-sessions-"))
+  return {
+    db,
+    url: `sqlite:${join(dir, "sessions.db")}`,
+    dispose: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The `message_data` texts stored for a session, oldest first, read with the database's own driver. */
+export const storedMessageData = async (database: AgentsDatabase, sessionId: string): Promise<Array<string>> => {
+  const table = "agent_messages"
+  switch (database.db.dialect) {
+    case "sqlite": {
+      const connection = new Database(database.url.slice("sqlite:".length), { readonly: true })
+      try {
+        const rows = connection
+          .prepare(`SELECT message_data FROM ${table} WHERE session_id = ? ORDER BY id`)
+          .all(sessionId) as Array<{ message_data: string }>
+        return rows.map((row) => row.message_data)
+      } finally {
+        connection.close()
+      }
+    }
+    case "pg": {
+      const client = new Pg.Client({ connectionString: database.url })
+      await client.connect()
+      try {
+        const result = await client.query<{ message_data: string }>(
+          `SELECT message_data FROM ${table} WHERE session_id = $1 ORDER BY id`,
+          [sessionId]
+        )
+        return result.rows.map((row) => row.message_data)
+      } finally {
+        await client.end()
+      }
+    }
+    case "mysql": {
+      const connection = await Mysql.createConnection({ uri: database.url })
+      try {
+        const [rows] = await connection.query(
+          `SELECT message_data FROM ${table} WHERE session_id = ? ORDER BY id`,
+          [sessionId]
+        )
+        return (rows as Array<{ message_data: string | Buffer }>).map((row) => row.message_data.toString())
+      } finally {
+        await connection.end()
+      }
+    }
+  }
+}
+
+/** The stored items' kinds (`user`, `assistant`, `function_call`, ...), read from the raw rows. */
+export const storedKinds = async (database: AgentsDatabase, sessionId: string): Promise<Array<string>> =>
+  (await storedMessageData(database, sessionId)).map((text) => {
+    const item = JSON.parse(text) as { type?: string; role?: string }
+    return item.role ?? item.type ?? "?"
+  })
