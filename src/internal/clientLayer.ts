@@ -14,6 +14,9 @@ export interface ConnectionOptions {
   readonly connectTimeout?: Duration.DurationInput | undefined
 }
 
+/** Longest synchronous wait for another process's SQLite lock; see `retry.ts` for the rest. */
+const SQLITE_BUSY_TIMEOUT_MS = 100
+
 const describe = (database: DatabaseUrl): string =>
   database.dialect === "sqlite" ? `sqlite:${database.filename}` : redactUrl(database.url)
 
@@ -68,11 +71,10 @@ export const clientLayer = (
         }).pipe(
           Effect.map(({ SqliteClient }): AnyClientLayer =>
             SqliteClient.layer({ filename: database.filename }).pipe(
-              // Another process may hold the write lock: wait for it (WAL is on by default).
+              // better-sqlite3 waits for a lock synchronously, stalling the whole process: wait
+              // briefly there, and let the store's retries (asynchronous) do the rest.
               Layer.tap((context) =>
-                Context.get(context, SqlClient.SqlClient).unsafe(
-                  `PRAGMA busy_timeout = ${Math.round(Duration.toMillis(connectTimeout))}`
-                )
+                Context.get(context, SqlClient.SqlClient).unsafe(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
               )
             )
           )

@@ -21,9 +21,12 @@ export const isTransient = (error: unknown): error is SqlError => {
   return typeof cause.errno === "number" && MYSQL_TRANSIENT.has(cause.errno)
 }
 
+// 10 ms doubling to at most 1 s between attempts, 10 retries: about 4 s of waiting in all, enough
+// for another SQLite process to finish its transaction, while a real outage still fails quickly.
 const transientSchedule = Schedule.exponential(Duration.millis(10), 2).pipe(
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(1))),
   Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(6))
+  Schedule.intersect(Schedule.recurs(10))
 )
 
 /** Retries `effect` on transient failures, logging and counting every retry. */
