@@ -3,7 +3,7 @@
  * per suite, and a store layer over a target's own pool.
  */
 import type { SqlClient } from "@effect/sql"
-import { beforeEach } from "@effect/vitest"
+import { beforeEach, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlSessionStore } from "../../src/index.js"
 import * as Databases from "../../test/support/databases.js"
@@ -111,3 +111,9 @@ export const trackFailures = (dialect: string): void => {
     context.onTestFailed(() => recordFailedTest(context.task.name, dialect))
   })
 }
+
+/**
+ * `it` for a check that applies to this dialect, and nothing at all for one that does not, so a
+ * check that cannot apply is not reported as a skipped test.
+ */
+export const itWhen = (applies: boolean): typeof it => (applies ? it : ((() => undefined) as unknown as typeof it))

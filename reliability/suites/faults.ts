@@ -16,7 +16,7 @@ import { counterTotal, recordingLogger } from "../harness/observe.js"
 import { record, withOutcome } from "../harness/results.js"
 import { startMysql, startPostgres, stopMysql, stopPostgres } from "../harness/servers.js"
 import { makeTarget, rawHistory, type Target } from "../harness/targets.js"
-import { dialects, dropAll, type Scale, sum, uniqueTables, withStore, trackFailures } from "./common.js"
+import { dialects, dropAll, type Scale, sum, uniqueTables, withStore, trackFailures, itWhen } from "./common.js"
 
 const run = promisify(execFile)
 const here = Path.dirname(fileURLToPath(import.meta.url))
@@ -45,7 +45,7 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
         await target.dispose()
       })
 
-      it.skipIf(db.dialect === "sqlite")("connections killed during load: typed failures, no partial batch, the pool recovers", async () => {
+      itWhen(db.dialect !== "sqlite")("connections killed during load: typed failures, no partial batch, the pool recovers", async () => {
         let killing = true
         let kills = 0
         let rounds = 0
@@ -149,7 +149,7 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
         })
       }, 600_000)
 
-      it.skipIf(db.dialect === "sqlite")("injected transient failures (serialization/deadlock) are retried, logged, counted, applied once", async () => {
+      itWhen(db.dialect !== "sqlite")("injected transient failures (serialization/deadlock) are retried, logged, counted, applied once", async () => {
         const failuresToInject = 3
         const control = `relctl_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
         const sessionId = `retry-${Date.now().toString(36)}`
@@ -190,7 +190,7 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
         })
       }, 60_000)
 
-      it.skipIf(db.dialect !== "sqlite")(`${scale.sqliteProcesses.processes} processes write one SQLite file at once: no "database is locked"`, async () => {
+      itWhen(db.dialect === "sqlite")(`${scale.sqliteProcesses.processes} processes write one SQLite file at once: no "database is locked"`, async () => {
         const shared = `shared-${Date.now().toString(36)}`
         const procTables = uniqueTables("proc")
         const script = Path.join(root, "reliability/harness/sqlite-writer.ts")
@@ -272,7 +272,7 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
         await dropAll(target, procTables)
       }, 300_000)
 
-      it.skipIf(db.dialect !== "sqlite" || !options.restarts)("SQLite busy past the busy timeout is retried, logged and counted", async () => {
+      itWhen(db.dialect === "sqlite" && options.restarts === true)("SQLite busy past the busy timeout is retried, logged and counted", async () => {
         const sessionId = `busy-${Date.now().toString(36)}`
         const logger = recordingLogger()
         const program = Effect.gen(function*() {
