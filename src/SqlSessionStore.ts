@@ -13,7 +13,14 @@ import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
 import { parseDatabaseUrl } from "./internal/url.js"
-import { makeStatements, type MessageRow, type Statements, type TableNames, transactionOf } from "./internal/statements.js"
+import {
+  detectFeatures,
+  makeStatements,
+  type MessageRow,
+  type Statements,
+  type TableNames,
+  transactionOf
+} from "./internal/statements.js"
 import {
   mysqlSessionIdProblem,
   sessionIdProblem,
@@ -90,16 +97,28 @@ const storeError = (operation: string, sessionId?: string) => (error: SqlError):
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
 
-/** Counts the call and its failure, tagged by operation: the span comes from `Effect.fn`. */
-const instrument = (operation: string) => <A, E extends { readonly _tag: string }, R>(
-  effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Metric.increment(Metric.tagged(SessionMetrics.operations, "operation", operation)).pipe(
-    Effect.zipRight(effect),
-    Effect.tapError((error) =>
-      Metric.increment(Metric.tagged(Metric.tagged(SessionMetrics.failures, "operation", operation), "error", error._tag))
+/**
+ * Counts the call and its failure, tagged by operation: the span comes from `Effect.fn`. The
+ * tagged counters are built once, not on every call.
+ */
+const instrument = (operation: string) => {
+  const started = Metric.tagged(SessionMetrics.operations, "operation", operation)
+  const failed = Metric.tagged(SessionMetrics.failures, "operation", operation)
+  const failedBy = new Map<string, Metric.Metric.Counter<number>>()
+  const failureCounter = (tag: string) => {
+    let counter = failedBy.get(tag)
+    if (counter === undefined) {
+      counter = Metric.tagged(failed, "error", tag)
+      failedBy.set(tag, counter)
+    }
+    return counter
+  }
+  return <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Metric.increment(started).pipe(
+      Effect.zipRight(effect),
+      Effect.tapError((error) => Metric.increment(failureCounter(error._tag)))
     )
-  )
+}
 
 /**
  * Builds a `SessionStore` on the `SqlClient` in context. Table names are validated and every
@@ -121,7 +140,8 @@ export const make = (
     }
     // A user's name transforms (camelCase and the like) must not rename our columns.
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const statements: Statements = makeStatements(sql, names)
+    const features = yield* detectFeatures(sql).pipe(Effect.mapError(storeError("connect")))
+    const statements: Statements = makeStatements(sql, names, features)
     const transaction = transactionOf(sql)
     const validateSessionId = validateSessionIdWith(
       sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
@@ -133,6 +153,17 @@ export const make = (
     const hasOperations = yield* statements.hasOperationsTable.pipe(
       Effect.mapError(storeError("createTables"))
     )
+
+    // Built once: each carries its own tagged retry counter.
+    const retry = {
+      getItems: retryTransient("getItems"),
+      addItems: retryTransient("addItems"),
+      popItem: retryTransient("popItem"),
+      clearSession: retryTransient("clearSession"),
+      applyHistoryTransaction: retryTransient("applyHistoryTransaction"),
+      applyHistoryMutations: retryTransient("applyHistoryMutations"),
+      replaceHistory: retryTransient("replaceHistory")
+    }
 
     const schema = options.schema ?? ItemFromJson
     const codec = makeCodec(schema, maxItemBytes)
@@ -199,12 +230,12 @@ export const make = (
         if (checkedLimit !== undefined && checkedLimit <= 0) return []
         const items = checkedLimit === undefined
           ? yield* statements.selectAll(sessionId).pipe(
-            retryTransient("getItems"),
+            retry.getItems,
             Effect.flatMap((rows) => decodeRows(rows, sessionId, "getItems")),
             Effect.map(decodable)
           )
           : yield* readNewest(sessionId, checkedLimit, statements.selectNewest, "getItems").pipe(
-            retryTransient("getItems"),
+            retry.getItems,
             Effect.map(({ items }) => items.reverse())
           )
         yield* Effect.annotateCurrentSpan("session.items", items.length)
@@ -221,7 +252,7 @@ export const make = (
         const encoded = yield* encodeAll(items)
         if (encoded.length === 0) return
         yield* statements.appendMessages(sessionId, encoded).pipe(
-          retryTransient("addItems"),
+          retry.addItems,
           Effect.mapError(storeError("addItems", sessionId)),
           Effect.uninterruptible
         )
@@ -234,7 +265,7 @@ export const make = (
         yield* validateSessionId(sessionId)
         yield* Effect.annotateCurrentSpan("session.id", sessionId)
         const pop = statements.deleteNewest(sessionId).pipe(
-          retryTransient("popItem"),
+          retry.popItem,
           Effect.mapError(storeError("popItem", sessionId)),
           Effect.uninterruptible
         )
@@ -260,7 +291,7 @@ export const make = (
         yield* validateSessionId(sessionId)
         yield* Effect.annotateCurrentSpan("session.id", sessionId)
         const removed = yield* statements.clearSession(sessionId, hasOperations).pipe(
-          retryTransient("clearSession"),
+          retry.clearSession,
           Effect.mapError(storeError("clearSession", sessionId)),
           Effect.uninterruptible
         )
@@ -271,12 +302,12 @@ export const make = (
 
     /** Runs `body` in one transaction, retried as a whole on transient failures. */
     const inTransaction = <A, E extends { readonly _tag: string }>(
-      operation: string,
+      operation: keyof typeof retry,
       sessionId: string,
       body: Effect.Effect<A, E | SqlError>
     ): Effect.Effect<A, Exclude<E, SqlError> | SessionStoreError> =>
       transaction(body).pipe(
-        retryTransient(operation),
+        retry[operation],
         Effect.catchIf(
           (error): error is SqlError => error._tag === "SqlError",
           (error) => Effect.fail(storeError(operation, sessionId)(error))

@@ -29,19 +29,30 @@ const transientSchedule = Schedule.exponential(Duration.millis(10), 2).pipe(
   Schedule.intersect(Schedule.recurs(10))
 )
 
-/** Retries `effect` on transient failures, logging and counting every retry. */
-export const retryTransient = (operation: string) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(
-    effect.pipe(
-      Effect.tapError((error) =>
-        isTransient(error)
-          ? Effect.logWarning(`${operation}: transient database failure, retrying`).pipe(
-            Effect.annotateLogs({ operation, cause: String((error.cause as Error)?.message ?? error.message) }),
-            Effect.zipRight(Metric.increment(Metric.tagged(SessionMetrics.retries, "operation", operation)))
-          )
-          : Effect.void
+/**
+ * Retries `effect` on transient failures, logging and counting every retry. The first attempt
+ * runs bare: the schedule is only set up once a transient failure has happened.
+ */
+export const retryTransient = (operation: string) => {
+  const retryCounter = Metric.tagged(SessionMetrics.retries, "operation", operation)
+  const announce = (error: SqlError) =>
+    Effect.logWarning(`${operation}: transient database failure, retrying`).pipe(
+      Effect.annotateLogs({ operation, cause: String((error.cause as Error)?.message ?? error.message) }),
+      Effect.zipRight(Metric.increment(retryCounter))
+    )
+  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.catchIf(effect, isTransient, (firstError) => {
+      // Replays the first failure once, so the schedule's first delay comes before the
+      // second attempt and every failed attempt is announced exactly once.
+      let replayed = false
+      const attempt = Effect.suspend((): Effect.Effect<A, E | SqlError, R> => {
+        if (replayed) return effect
+        replayed = true
+        return Effect.fail(firstError)
+      })
+      return Effect.retry(
+        attempt.pipe(Effect.tapError((error) => (isTransient(error) ? announce(error) : Effect.void))),
+        { schedule: transientSchedule, while: isTransient }
       )
-    ),
-    { schedule: transientSchedule, while: isTransient }
-  )
+    }) as Effect.Effect<A, E, R>
+}

@@ -78,7 +78,31 @@ export const transactionOf = (sql: SqlClient.SqlClient) =>
     )
   )
 
-export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Statements => {
+/** What the connected server can do, beyond its dialect. */
+export interface ServerFeatures {
+  /** MariaDB 10.5+: `DELETE … ORDER BY … LIMIT 1 RETURNING`, so a pop is one statement. */
+  readonly deleteReturning: boolean
+}
+
+/** Reads the server's version once, when the store is built. */
+export const detectFeatures = (sql: SqlClient.SqlClient): Effect.Effect<ServerFeatures, SqlError> =>
+  sql.onDialectOrElse({
+    mysql: () =>
+      sql<{ version: string }>`SELECT VERSION() AS version`.pipe(
+        Effect.map((rows) => {
+          const version = String(rows[0]?.version ?? "")
+          const [major = 0, minor = 0] = version.split(/[.-]/).map(Number)
+          return { deleteReturning: /mariadb/i.test(version) && (major > 10 || (major === 10 && minor >= 5)) }
+        })
+      ),
+    orElse: () => Effect.succeed({ deleteReturning: false })
+  })
+
+export const makeStatements = (
+  sql: SqlClient.SqlClient,
+  names: TableNames,
+  features: ServerFeatures = { deleteReturning: false }
+): Statements => {
   const transaction = transactionOf(sql)
   const sessions = sql(names.sessions)
   const messages = sql(names.messages)
@@ -249,7 +273,15 @@ export const makeStatements = (sql: SqlClient.SqlClient, names: TableNames): Sta
       // MySQL has no RETURNING or data-modifying CTEs: one short transaction.
       appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
         transaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
-      deleteNewest: (sessionId: string) =>
+      deleteNewest: features.deleteReturning
+        // MariaDB: one autocommit statement; the row lock decides which of two pops gets the row.
+        ? (sessionId: string) =>
+          sql<{ message_data: string }>`DELETE FROM ${messages} WHERE session_id = ${sessionId}
+            ORDER BY id DESC LIMIT 1 RETURNING message_data`.pipe(
+            Effect.map((rows) => Option.fromNullable(rows[0]?.message_data))
+          )
+        // MySQL has no DELETE … RETURNING: lock the newest row, then delete it.
+        : (sessionId: string) =>
         transaction(
           sql<MessageRow>`SELECT id, message_data FROM ${messages} WHERE session_id = ${sessionId}
             ORDER BY id DESC LIMIT 1 FOR UPDATE`.pipe(
