@@ -114,14 +114,30 @@ export const makeStatements = (
   const rowLock = sql.onDialectOrElse({ sqlite: () => sql.literal(""), orElse: () => sql.literal("FOR UPDATE") })
   const noLock = sql.literal("")
 
+  // "The newest rows of one session". PostgreSQL needs care: for a session that holds a large
+  // share of the table it prefers walking the primary key backwards and filtering, which reads
+  // every newer row of every other session (measured: 268 ms instead of 0.06 ms for 20 rows of a
+  // 10⁵-item session in a 10⁶-row table). A range on session_id, ordered by (session_id, id), is
+  // only servable by the (session_id, id) index. (Same rows: the column's collation is
+  // deterministic, so x >= s AND x <= s means x = s.)
+  const newestOfSession = sql.onDialectOrElse({
+    pg: () => (sessionId: string) =>
+      sql`session_id >= ${sessionId} AND session_id <= ${sessionId}`,
+    orElse: () => (sessionId: string) => sql`session_id = ${sessionId}`
+  })
+  const newestFirst = sql.onDialectOrElse({
+    pg: () => sql.literal("ORDER BY session_id DESC, id DESC"),
+    orElse: () => sql.literal("ORDER BY id DESC")
+  })
+
   const selectNewestWith = (forUpdate: boolean) =>
   (sessionId: string, limit: number, beforeId: string | number | undefined) => {
     const lock = forUpdate ? rowLock : noLock
     return beforeId === undefined
       ? sql<MessageRow>`SELECT id, message_data FROM ${messages}
-          WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit} ${lock}`
+          WHERE ${newestOfSession(sessionId)} ${newestFirst} LIMIT ${limit} ${lock}`
       : sql<MessageRow>`SELECT id, message_data FROM ${messages}
-          WHERE session_id = ${sessionId} AND id < ${beforeId} ORDER BY id DESC LIMIT ${limit} ${lock}`
+          WHERE ${newestOfSession(sessionId)} AND id < ${beforeId} ${newestFirst} LIMIT ${limit} ${lock}`
   }
 
   const selectAllWith = (forUpdate: boolean) => (sessionId: string) =>
@@ -207,8 +223,8 @@ export const makeStatements = (
       // result is empty while the (older) snapshot still sees rows, and the caller tries again.
       deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> =>
         sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
-              SELECT id FROM ${messages} WHERE session_id = ${sessionId}
-              ORDER BY id DESC LIMIT 1 FOR UPDATE),
+              SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)}
+              ${newestFirst} LIMIT 1 FOR UPDATE),
             removed AS (
               DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING message_data)
             SELECT (SELECT message_data FROM removed) AS message_data,

@@ -1,12 +1,14 @@
 /**
  * The cost of each operation, checked as behaviour: how many statements it sends (one
- * `sql.execute` span each) and whether getItems(limit) reads through the (session_id, id) index.
+ * `sql.execute` span each), and whether the database reads getItems(limit) through the
+ * (session_id, id) index, so its cost does not grow with the session's history.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Tracer } from "effect"
 import { SqlSessionStore } from "../../src/index.js"
-import { all, uniqueId } from "../support/databases.js"
+import { makeStatements } from "../../src/internal/statements.js"
+import { all, uniqueId, uniqueTable } from "../support/databases.js"
 
 /** Runs `effect` with a tracer that records the name of every span it starts. */
 const spanNames = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -69,33 +71,54 @@ for (const db of all) {
         expect(count(clear, "sql.transaction")).toBe(expected.transactions)
       }).pipe(Effect.provide(db.layer)))
 
-    it.effect("reads the newest items through the (session_id, id) index, without sorting", () =>
+    it.effect("reads the newest items of even the largest session through the (session_id, id) index", () =>
       Effect.gen(function*() {
-        yield* SqlSessionStore.make({ createTables: true })
-        const sql = yield* SqlClient.SqlClient
-        const id = uniqueId()
-        const query = (explain: string) =>
-          sql.unsafe(`${explain} SELECT id, message_data FROM agent_messages WHERE session_id = ? ORDER BY id DESC LIMIT 20`, [id])
-        const plan = db.dialect === "pg"
-          ? yield* sql.withTransaction(
-            // Tiny test tables make any plan cheap: forbid the alternatives, so the plan shows
-            // whether the index can serve the filter and the order on its own.
-            sql`SET LOCAL enable_seqscan = off`.pipe(
-              Effect.zipRight(sql`SET LOCAL enable_bitmapscan = off`),
-              Effect.zipRight(sql`SET LOCAL enable_sort = off`),
-              Effect.zipRight(
-                sql<{ "QUERY PLAN": string }>`EXPLAIN SELECT id, message_data FROM agent_messages
-                  WHERE session_id = ${id} ORDER BY id DESC LIMIT 20`
-              ),
-              Effect.map((rows) => rows.map((row) => row["QUERY PLAN"]).join("\n"))
-            )
-          )
+        const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+        const names = {
+          sessions: uniqueTable("plan_sessions"),
+          messages: uniqueTable("plan_messages"),
+          operations: uniqueTable("plan_ops")
+        }
+        yield* SqlSessionStore.make({
+          createTables: true,
+          sessionsTable: names.sessions,
+          messagesTable: names.messages,
+          operationsTable: names.operations
+        })
+        // The shape that misleads PostgreSQL's planner: one session holds a tenth of the table,
+        // and all of its rows are older than everyone else's.
+        const sessions = sql(names.sessions)
+        const messages = sql(names.messages)
+        const big = 10_000
+        const others = 90_000
+        const numbers = (n: number) =>
+          db.dialect === "pg"
+            ? sql`SELECT g AS n FROM generate_series(1, ${n}) AS g`
+            : db.dialect === "mysql"
+            ? sql.unsafe(`SELECT seq AS n FROM seq_1_to_${n}`)
+            : sql`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ${n}) SELECT n FROM g`
+        const row = `'${JSON.stringify({ role: "user", content: "a message of ordinary length, as agents write" })}'`
+        const otherId = db.dialect === "sqlite" ? sql`'other-' || (n % 900)` : sql`CONCAT('other-', n % 900)`
+        yield* sql`INSERT INTO ${sessions} (session_id) VALUES ('big')`
+        yield* sql`INSERT INTO ${sessions} (session_id) SELECT DISTINCT ${otherId} FROM (${numbers(900)}) AS numbers`
+        yield* sql`INSERT INTO ${messages} (session_id, message_data) SELECT 'big', ${sql.literal(row)} FROM (${numbers(big)}) AS numbers`
+        yield* sql`INSERT INTO ${messages} (session_id, message_data) SELECT ${otherId}, ${sql.literal(row)} FROM (${numbers(others)}) AS numbers`
+        yield* db.dialect === "pg"
+          ? sql`ANALYZE ${messages}`
           : db.dialect === "mysql"
-          ? yield* query("EXPLAIN").pipe(Effect.map((rows) => JSON.stringify(rows)))
-          : yield* query("EXPLAIN QUERY PLAN").pipe(Effect.map((rows) => JSON.stringify(rows)))
-        expect(plan).toContain("agent_messages_session_id_idx")
-        if (db.dialect === "pg") expect(plan).toContain("Index Scan Backward")
-        expect(plan).not.toMatch(/filesort|TEMP B-TREE|Sort Key/i)
+          ? sql`ANALYZE TABLE ${messages}`
+          : sql`ANALYZE`
+
+        // The statement the store sends for getItems("big", 20), explained by the database.
+        const statement = makeStatements(sql, names).selectNewest("big", 20, undefined) as unknown as Statement.Statement<
+          unknown
+        >
+        const [text, params] = statement.compile()
+        const explain = db.dialect === "sqlite" ? "EXPLAIN QUERY PLAN" : "EXPLAIN"
+        const plan = JSON.stringify(yield* sql.unsafe(`${explain} ${text}`, params))
+        expect(plan).toContain(`${names.messages}_session_id_idx`)
+        expect(plan).not.toMatch(/pkey|PRIMARY|filesort|TEMP B-TREE|Sort Key|Rows Removed/i)
+        for (const table of [names.operations, names.messages, names.sessions]) yield* sql`DROP TABLE ${sql(table)}`
       }).pipe(Effect.provide(db.layer)))
   })
 }
