@@ -150,9 +150,7 @@ export const make = (
       yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
     }
     // On tables made by the Python SDK there is no operations table until migrations add it.
-    const hasOperations = yield* statements.hasOperationsTable.pipe(
-      Effect.mapError(storeError("createTables"))
-    )
+    const hasOperations = yield* statements.hasOperationsTable.pipe(Effect.mapError(storeError("connect")))
 
     // Built once: each carries its own tagged retry counter.
     const retry = {
@@ -220,8 +218,6 @@ export const make = (
       return { items, rows }
     })
 
-    const encodeAll = (items: ReadonlyArray<Item>) => codec.encodeAll(items)
-
     const getItems = Effect.fn("SessionStore.getItems")(
       function*(sessionId: string, limit?: number) {
         yield* validateSessionId(sessionId)
@@ -249,7 +245,7 @@ export const make = (
       function*(sessionId: string, items: ReadonlyArray<Item>) {
         yield* validateSessionId(sessionId)
         yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.items": items.length })
-        const encoded = yield* encodeAll(items)
+        const encoded = yield* codec.encodeAll(items)
         if (encoded.length === 0) return
         yield* statements.appendMessages(sessionId, encoded).pipe(
           retry.addItems,
@@ -338,7 +334,7 @@ export const make = (
         yield* requireOperationsTable("applyHistoryTransaction", sessionId)
         const fingerprint = yield* transactionFingerprint(transaction)
         const operationKey = sha256(operationId)
-        const appended = yield* encodeAll(
+        const appended = yield* codec.encodeAll(
           transaction.type === "append_items" ? transaction.items : transaction.replacement
         )
         const expected = transaction.type === "replace_suffix"
@@ -392,7 +388,7 @@ export const make = (
         const mutations = yield* validateMutations(args)
         yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.mutations": mutations.length })
         if (mutations.length === 0) return
-        const replacements = yield* encodeAll(mutations.map((mutation) => mutation.replacement))
+        const replacements = yield* codec.encodeAll(mutations.map((mutation) => mutation.replacement))
         yield* inTransaction(
           "applyHistoryMutations",
           sessionId,
@@ -431,7 +427,7 @@ export const make = (
       function*(sessionId: string, items: ReadonlyArray<Item>) {
         yield* validateSessionId(sessionId)
         yield* Effect.annotateCurrentSpan({ "session.id": sessionId, "session.items": items.length })
-        const encoded = yield* encodeAll(items)
+        const encoded = yield* codec.encodeAll(items)
         yield* inTransaction(
           "replaceHistory",
           sessionId,
