@@ -1,0 +1,152 @@
+/**
+ * SVG charts rendered headless by Vega-Lite + Vega (installed in bench/):
+ * latency against history length, throughput per store, and append throughput
+ * against the number of sessions.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Results } from "./run.js"
+import { OP_LABELS } from "./types.js"
+
+const DIALECT_NAME: Record<string, string> = { pg: "PostgreSQL", mysql: "MariaDB", sqlite: "SQLite", memory: "in memory" }
+
+/** One name per store across databases, so a store keeps its colour in every panel. */
+const STORE_NAME: Record<string, string> = {
+  floor: "raw driver (floor)",
+  "ours-effect": "ours: Effect SessionStore",
+  "ours-promise": "ours: Promise SqlSession",
+  python: "Python SQLAlchemySession pattern",
+  mastra: "Mastra Memory",
+  langchain: "LangChain PostgresChatMessageHistory",
+  voltagent: "VoltAgent Memory",
+  "memory-session": "MemorySession (in memory)"
+}
+const storeName = (id: string) => STORE_NAME[id.split("/")[1] ?? ""] ?? id
+
+const render = async (spec: Record<string, unknown>): Promise<string> => {
+  const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")])
+  const compiled = vegaLite.compile(spec as never).spec
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" })
+  try {
+    return await view.toSVG()
+  } finally {
+    view.finalize()
+  }
+}
+
+const base = {
+  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  background: "white",
+  config: { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 360 } }
+}
+
+export const renderCharts = async (r: Results, dir: string): Promise<ReadonlyArray<string>> => {
+  mkdirSync(dir, { recursive: true })
+  const label = storeName
+  const written: Array<string> = []
+
+  if (r.scaling.length > 0) {
+    const values = r.scaling.map((p) => ({
+      store: label(p.target),
+      database: DIALECT_NAME[p.dialect],
+      items: p.historyLength,
+      p50: p.stats.p50Ms,
+      p99: p.stats.p99Ms
+    }))
+    const svg = await render({
+      ...base,
+      title: `getItems(20) latency against history length (${r.meta.settings.scaling.totalRows.toLocaleString("en-US")} rows in the table, ${r.meta.mode} mode)`,
+      data: { values },
+      facet: { column: { field: "database", type: "nominal", title: null } },
+      resolve: { scale: { y: "independent" } },
+      spec: {
+        width: 260,
+        height: 220,
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "items", type: "quantitative", scale: { type: "log" }, title: "items in the session (log)" },
+          y: { field: "p50", type: "quantitative", title: "p50 latency (ms)", scale: { zero: true } },
+          color: { field: "store", type: "nominal", title: "store", legend: { orient: "bottom", columns: 2 } },
+          tooltip: [{ field: "store" }, { field: "items" }, { field: "p50" }, { field: "p99" }]
+        }
+      }
+    })
+    writeFileSync(join(dir, "latency-vs-history.svg"), svg)
+    written.push("latency-vs-history.svg")
+  }
+
+  const concurrency = Math.max(...r.meta.settings.concurrencies)
+  const ops = ["append", "latest20", "turn"] as const
+  const bars = r.operations
+    .filter((o) => o.concurrency === concurrency && o.stats !== undefined && (ops as ReadonlyArray<string>).includes(o.op))
+    .map((o) => {
+      const t = r.targets.find((x) => x.id === o.target)
+      return {
+        store: label(o.target),
+        category: t?.category ?? "",
+        database: DIALECT_NAME[t?.dialect ?? ""] ?? "",
+        operation: OP_LABELS[o.op],
+        opsPerSec: Math.round(o.stats!.opsPerSec)
+      }
+    })
+    .filter((b) => b.database !== "in memory")
+  if (bars.length > 0) {
+    const svg = await render({
+      ...base,
+      title: `Throughput per store at concurrency ${concurrency} (${r.meta.mode} mode)`,
+      data: { values: bars },
+      facet: {
+        row: { field: "database", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left" } },
+        column: { field: "operation", type: "nominal", title: null, sort: ops.map((o) => OP_LABELS[o]) }
+      },
+      resolve: { scale: { x: "independent", y: "independent" } },
+      spec: {
+        width: 220,
+        height: { step: 16 },
+        mark: "bar",
+        encoding: {
+          y: { field: "store", type: "nominal", title: null, sort: "-x", axis: { labelLimit: 300 } },
+          x: { field: "opsPerSec", type: "quantitative", title: "ops/s" },
+          color: {
+            field: "category",
+            type: "nominal",
+            title: "kind",
+            scale: { domain: ["floor", "ours", "python", "peer"], range: ["#8c8c8c", "#2f7ed8", "#f28e2b", "#c44e52"] }
+          },
+          tooltip: [{ field: "store" }, { field: "opsPerSec" }]
+        }
+      }
+    })
+    writeFileSync(join(dir, "throughput.svg"), svg)
+    written.push("throughput.svg")
+  }
+
+  if (r.growth.length > 0) {
+    const values = r.growth.map((p) => ({
+      store: label(p.target),
+      database: DIALECT_NAME[p.dialect],
+      sessions: p.sessions,
+      opsPerSec: Math.round(p.stats.opsPerSec)
+    }))
+    const svg = await render({
+      ...base,
+      title: `Append throughput at concurrency ${r.growth[0]!.concurrency} against the number of sessions (${r.meta.mode} mode)`,
+      data: { values },
+      facet: { column: { field: "database", type: "nominal", title: null } },
+      resolve: { scale: { y: "independent" } },
+      spec: {
+        width: 260,
+        height: 220,
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "sessions", type: "quantitative", scale: { type: "log" }, title: "distinct sessions (log)" },
+          y: { field: "opsPerSec", type: "quantitative", title: "append ops/s" },
+          color: { field: "store", type: "nominal", title: "store", legend: { orient: "bottom", columns: 2 } }
+        }
+      }
+    })
+    writeFileSync(join(dir, "append-vs-sessions.svg"), svg)
+    written.push("append-vs-sessions.svg")
+  }
+  return written
+}

@@ -1,0 +1,239 @@
+/**
+ * The floor: the fewest statements a correct store can send, with the raw driver
+ * and nothing around it. Append makes sure the session row exists and touches it,
+ * then inserts the items; reads order by the auto-increment id.
+ */
+import { join } from "node:path"
+import { loadMysql, loadPg, loadSqlite, POOL_SIZE } from "../drivers.js"
+import type { Databases, Item, Store, TargetSpec } from "../types.js"
+import {
+  createTableStatements,
+  dropTableStatements,
+  interleave,
+  parseRows,
+  pgValues,
+  qValues,
+  tableNames
+} from "./schema.js"
+
+const openPg = async (db: Databases): Promise<Store> => {
+  const t = tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}floor_`)
+  const { Pool } = loadPg()
+  const pool = new Pool({ connectionString: db.pgUrl, max: POOL_SIZE })
+  if (!db.shared) for (const ddl of createTableStatements("pg", t, "id")) await pool.query(ddl)
+  const appendSql = new Map<number, string>()
+  const appendFor = (count: number): string => {
+    let text = appendSql.get(count)
+    if (text === undefined) {
+      // One round trip: the CTE upserts the session row, the main statement inserts the items.
+      text = `WITH s AS (INSERT INTO ${t.sessions} (session_id) VALUES ($1) ` +
+        `ON CONFLICT (session_id) DO UPDATE SET updated_at = now()) ` +
+        `INSERT INTO ${t.messages} (session_id, message_data) VALUES ${pgValues(count)}`
+      appendSql.set(count, text)
+    }
+    return text
+  }
+  return {
+    append: async (sessionId, items) => {
+      await pool.query(appendFor(items.length), [sessionId, ...items.map((item) => JSON.stringify(item))])
+    },
+    latest: async (sessionId, limit) => {
+      const result = await pool.query(
+        `SELECT message_data FROM ${t.messages} WHERE session_id = $1 ORDER BY id DESC LIMIT $2`,
+        [sessionId, limit]
+      )
+      return parseRows(result.rows).reverse()
+    },
+    all: async (sessionId) => {
+      const result = await pool.query(
+        `SELECT message_data FROM ${t.messages} WHERE session_id = $1 ORDER BY id`,
+        [sessionId]
+      )
+      return parseRows(result.rows)
+    },
+    pop: async (sessionId) => {
+      const result = await pool.query(
+        `DELETE FROM ${t.messages} WHERE id = (SELECT id FROM ${t.messages} WHERE session_id = $1 ` +
+          `ORDER BY id DESC LIMIT 1 FOR UPDATE) RETURNING message_data`,
+        [sessionId]
+      )
+      return parseRows(result.rows)[0]
+    },
+    clear: async (sessionId) => {
+      await pool.query(
+        `WITH m AS (DELETE FROM ${t.messages} WHERE session_id = $1) DELETE FROM ${t.sessions} WHERE session_id = $1`,
+        [sessionId]
+      )
+    },
+    close: async () => {
+      if (!db.shared) for (const ddl of dropTableStatements(t)) await pool.query(ddl)
+      await pool.end()
+    }
+  }
+}
+
+const openMysql = async (db: Databases): Promise<Store> => {
+  const t = tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}floor_`)
+  const pool = loadMysql().createPool({ uri: db.mysqlUrl, connectionLimit: POOL_SIZE })
+  if (!db.shared) for (const ddl of createTableStatements("mysql", t, "id")) await pool.query(ddl)
+  const [versionRows] = await pool.query("SELECT VERSION() AS v")
+  // MariaDB deletes and returns the last row in one statement; MySQL needs a transaction.
+  const mariadb = String((versionRows as Array<{ v: string }>)[0]?.v).toLowerCase().includes("mariadb")
+  return {
+    append: async (sessionId, items) => {
+      const conn = await pool.getConnection()
+      try {
+        await conn.query("START TRANSACTION")
+        await conn.query(
+          `INSERT INTO ${t.sessions} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`,
+          [sessionId]
+        )
+        await conn.query(
+          `INSERT INTO ${t.messages} (session_id, message_data) VALUES ${qValues(items.length)}`,
+          interleave(sessionId, items.map((item) => JSON.stringify(item)))
+        )
+        await conn.query("COMMIT")
+      } catch (error) {
+        await conn.query("ROLLBACK").catch(() => undefined)
+        throw error
+      } finally {
+        conn.release()
+      }
+    },
+    latest: async (sessionId, limit) => {
+      const [rows] = await pool.query(
+        `SELECT message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT ?`,
+        [sessionId, limit]
+      )
+      return parseRows(rows as Array<Record<string, unknown>>).reverse()
+    },
+    all: async (sessionId) => {
+      const [rows] = await pool.query(
+        `SELECT message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id`,
+        [sessionId]
+      )
+      return parseRows(rows as Array<Record<string, unknown>>)
+    },
+    pop: mariadb
+      ? async (sessionId) => {
+        const [rows] = await pool.query(
+          `DELETE FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT 1 RETURNING message_data`,
+          [sessionId]
+        )
+        return parseRows(rows as Array<Record<string, unknown>>)[0]
+      }
+      : async (sessionId) => {
+        const conn = await pool.getConnection()
+        try {
+          await conn.query("START TRANSACTION")
+          const [rows] = await conn.query(
+            `SELECT id, message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT 1 FOR UPDATE`,
+            [sessionId]
+          )
+          const row = (rows as Array<Record<string, unknown>>)[0]
+          if (row !== undefined) await conn.query(`DELETE FROM ${t.messages} WHERE id = ?`, [row["id"]])
+          await conn.query("COMMIT")
+          return row === undefined ? undefined : parseRows([row])[0]
+        } catch (error) {
+          await conn.query("ROLLBACK").catch(() => undefined)
+          throw error
+        } finally {
+          conn.release()
+        }
+      },
+    clear: async (sessionId) => {
+      // The foreign key cascades to the messages: one statement.
+      await pool.query(`DELETE FROM ${t.sessions} WHERE session_id = ?`, [sessionId])
+    },
+    close: async () => {
+      if (!db.shared) for (const ddl of dropTableStatements(t)) await pool.query(ddl)
+      await pool.end()
+    }
+  }
+}
+
+const openSqlite = async (db: Databases): Promise<Store> => {
+  const t = tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}floor_`)
+  const Database = loadSqlite()
+  const sqlite = new Database(join(db.sqliteDir, db.shared ? "shared.db" : "floor.db"))
+  // The same settings as @effect/sql-sqlite-node's client: WAL, foreign keys left off.
+  sqlite.pragma("journal_mode = WAL")
+  if (!db.shared) for (const ddl of createTableStatements("sqlite", t, "id")) sqlite.exec(ddl)
+  const upsert = sqlite.prepare(
+    `INSERT INTO ${t.sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
+  )
+  const inserts = new Map<number, ReturnType<typeof sqlite.prepare>>()
+  const insertFor = (count: number) => {
+    let statement = inserts.get(count)
+    if (statement === undefined) {
+      statement = sqlite.prepare(`INSERT INTO ${t.messages} (session_id, message_data) VALUES ${qValues(count)}`)
+      inserts.set(count, statement)
+    }
+    return statement
+  }
+  const appendTx = sqlite.transaction((sessionId: string, rows: ReadonlyArray<string>) => {
+    upsert.run(sessionId)
+    insertFor(rows.length).run(...interleave(sessionId, rows))
+  })
+  const latest = sqlite.prepare(`SELECT message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT ?`)
+  const all = sqlite.prepare(`SELECT message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id`)
+  const pop = sqlite.prepare(
+    `DELETE FROM ${t.messages} WHERE id = (SELECT id FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT 1) RETURNING message_data`
+  )
+  const clearMessages = sqlite.prepare(`DELETE FROM ${t.messages} WHERE session_id = ?`)
+  const clearSession = sqlite.prepare(`DELETE FROM ${t.sessions} WHERE session_id = ?`)
+  const clearTx = sqlite.transaction((sessionId: string) => {
+    clearMessages.run(sessionId)
+    clearSession.run(sessionId)
+  })
+  return {
+    append: async (sessionId, items: ReadonlyArray<Item>) => {
+      appendTx(sessionId, items.map((item) => JSON.stringify(item)))
+    },
+    latest: async (sessionId, limit) => parseRows(latest.all(sessionId, limit)).reverse(),
+    all: async (sessionId) => parseRows(all.all(sessionId)),
+    pop: async (sessionId) => parseRows(pop.all(sessionId))[0],
+    clear: async (sessionId) => {
+      clearTx(sessionId)
+    },
+    close: async () => {
+      if (!db.shared) for (const ddl of dropTableStatements(t)) sqlite.exec(ddl)
+      sqlite.close()
+    }
+  }
+}
+
+export const floorTargets: ReadonlyArray<TargetSpec> = [
+  {
+    id: "pg/floor",
+    name: "floor",
+    label: "raw pg (floor)",
+    dialect: "pg",
+    category: "floor",
+    packages: ["pg"],
+    notes: ["append: one statement (CTE upsert of the session + multi-row insert); pop: DELETE ... RETURNING"],
+    open: openPg
+  },
+  {
+    id: "mysql/floor",
+    name: "floor",
+    label: "raw mysql2 (floor)",
+    dialect: "mysql",
+    category: "floor",
+    packages: ["mysql2"],
+    notes: [
+      "append: transaction of upsert session + multi-row insert; pop: DELETE ... ORDER BY id DESC LIMIT 1 RETURNING on MariaDB"
+    ],
+    open: openMysql
+  },
+  {
+    id: "sqlite/floor",
+    name: "floor",
+    label: "raw better-sqlite3 (floor)",
+    dialect: "sqlite",
+    category: "floor",
+    packages: ["better-sqlite3"],
+    notes: ["prepared statements, WAL, one connection"],
+    open: openSqlite
+  }
+]
