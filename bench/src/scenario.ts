@@ -3,7 +3,7 @@
  * API and measures every operation at every concurrency.
  */
 import { makeItems } from "./items.js"
-import { forEachConcurrent, HungError, measure, withHangGuard } from "./measure.js"
+import { forEachConcurrent, HungError, measure } from "./measure.js"
 import type { Mode } from "./modes.js"
 import type { Item, OpName, OpResult, Stats, Store, TargetSpec } from "./types.js"
 

@@ -5,12 +5,12 @@
 import type { AgentInputItem } from "@openai/agents"
 import { Agent, MemorySession, run, setTracingDisabled } from "@openai/agents"
 import { createHash } from "node:crypto"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { callTool, say, ScriptedModel } from "../../examples/ScriptedModel.js"
-import { SqlSession } from "../../src/index.js"
+import type { SqlSession } from "../../src/index.js"
 import * as Databases from "../support/databases.js"
 import { weatherTool } from "./support/conversation.js"
-import { agentsDatabase } from "./support/databases.js"
+import { sessionsOn } from "./support/databases.js"
 import { assistantMessage, compaction, fileResult, imageResult, reasoning, userMessage } from "./support/items.js"
 
 setTracingDisabled(true)
@@ -66,17 +66,7 @@ const digestLargeBytes = (value: unknown): unknown => {
 
 describe.each(Databases.all)("the default codec on $label", (db) => {
   describe.skipIf(db.unavailable !== undefined)("", () => {
-    const database = agentsDatabase(db)
-    const opened: Array<SqlSession> = []
-    const open = (sessionId: string): SqlSession => {
-      const session = SqlSession.fromUrl(sessionId, { url: database.url, createTables: true })
-      opened.push(session)
-      return session
-    }
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((session) => session.close()))
-    })
-    afterAll(() => database.dispose())
+    const { open } = sessionsOn(db)
 
     it("round-trips bytes, unicode, large payloads and marker look-alikes exactly as MemorySession does", async () => {
       const sessionId = Databases.uniqueId("codec")

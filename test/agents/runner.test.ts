@@ -14,7 +14,7 @@ import {
   setTracingDisabled,
   type SessionHistoryTransactionArgs
 } from "@openai/agents"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
   callTool,
   lastToolOutput,
@@ -26,7 +26,7 @@ import {
 import { SqlSession } from "../../src/index.js"
 import * as Databases from "../support/databases.js"
 import { summarize, weatherTool } from "./support/conversation.js"
-import { agentsDatabase, storedKinds } from "./support/databases.js"
+import { sessionsOn, storedKinds } from "./support/databases.js"
 
 setTracingDisabled(true)
 
@@ -42,17 +42,7 @@ const runStreamed = async (agent: Agent, input: string | RunState<unknown, Agent
 
 describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
   describe.skipIf(db.unavailable !== undefined)("", () => {
-    const database = agentsDatabase(db)
-    const opened: Array<SqlSession> = []
-    const open = (sessionId: string): SqlSession => {
-      const session = SqlSession.fromUrl(sessionId, { url: database.url, createTables: true })
-      opened.push(session)
-      return session
-    }
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((session) => session.close()))
-    })
-    afterAll(() => database.dispose())
+    const { database, open } = sessionsOn(db)
 
     const nameAgent = (model: ScriptedModel) => new Agent({ name: "Greeter", instructions: "Be brief.", model })
 

@@ -4,10 +4,9 @@
  * processes would have) is applied once; a conflicting or stale transaction changes nothing.
  */
 import type { AgentInputItem, SessionHistoryTransactionArgs } from "@openai/agents"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { SqlSession } from "../../src/index.js"
+import { describe, expect, it } from "vitest"
 import * as Databases from "../support/databases.js"
-import { agentsDatabase, storedMessageData } from "./support/databases.js"
+import { sessionsOn, storedMessageData } from "./support/databases.js"
 import { assistantMessage, functionCall, functionCallResult, userMessage } from "./support/items.js"
 
 const settle = async (promise: Promise<unknown> | unknown): Promise<{ ok: true } | { ok: false; error: unknown }> => {
@@ -23,17 +22,7 @@ const tagOf = (error: unknown): unknown => (error as { _tag?: unknown })._tag
 
 describe.each(Databases.all)("applyHistoryTransaction across sessions on $label", (db) => {
   describe.skipIf(db.unavailable !== undefined)("", () => {
-    const database = agentsDatabase(db)
-    const opened: Array<SqlSession> = []
-    const open = (sessionId: string): SqlSession => {
-      const session = SqlSession.fromUrl(sessionId, { url: database.url, createTables: true })
-      opened.push(session)
-      return session
-    }
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((session) => session.close()))
-    })
-    afterAll(() => database.dispose())
+    const { database, open } = sessionsOn(db)
 
     const seed: Array<AgentInputItem> = [userMessage("Weather in Oslo?"), functionCall("call_1", "get_weather", { city: "Oslo" })]
 

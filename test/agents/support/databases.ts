@@ -10,6 +10,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Mysql from "mysql2/promise"
 import Pg from "pg"
+import { afterAll, afterEach } from "vitest"
+import { SqlSession } from "../../../src/index.js"
 import { type TestDatabase } from "../../support/databases.js"
 
 export interface AgentsDatabase {
@@ -28,6 +30,25 @@ export const agentsDatabase = (db: TestDatabase): AgentsDatabase => {
     url: `sqlite:${join(dir, "sessions.db")}`,
     dispose: () => rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * For a describe block: the test file's database, and `open(sessionId)` for `SqlSession`s on it
+ * that are closed after each test.
+ */
+export const sessionsOn = (db: TestDatabase) => {
+  const database = agentsDatabase(db)
+  const opened: Array<SqlSession> = []
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((session) => session.close()))
+  })
+  afterAll(() => database.dispose())
+  const open = (sessionId: string): SqlSession => {
+    const session = SqlSession.fromUrl(sessionId, { url: database.url, createTables: true })
+    opened.push(session)
+    return session
+  }
+  return { database, open }
 }
 
 /** The `message_data` texts stored for a session, oldest first, read with the database's own driver. */
