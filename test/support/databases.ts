@@ -13,6 +13,7 @@ import type { ConfigError } from "effect/ConfigError"
 import { Duration, Layer, Redacted } from "effect"
 import * as Mysql from "mysql2/promise"
 import Pg from "pg"
+import { redactUrl } from "../../src/internal/url.js"
 
 export const postgresUrl = process.env.TEST_POSTGRES_URL ?? "postgres://root@127.0.0.1:5432/test"
 export const mysqlUrl = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test"
@@ -56,8 +57,7 @@ const probeMysql = async (): Promise<string | undefined> => {
 
 const report = (label: string, url: string, reason: string | undefined): string | undefined => {
   if (reason === undefined) return undefined
-  const safeUrl = url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")
-  const message = `${label} at ${safeUrl} is unreachable (${reason})`
+  const message = `${label} at ${redactUrl(url)} is unreachable (${reason})`
   if (isCI) {
     throw new Error(`${message}. CI=true requires every database; start it and run again.`)
   }

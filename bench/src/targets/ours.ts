@@ -6,6 +6,7 @@
  */
 import { join } from "node:path"
 import type { Databases, Item, Store, TargetSpec } from "../types.js"
+import { storeOfSessions } from "./session-store.js"
 
 type SqlDialect = "pg" | "mysql" | "sqlite"
 
@@ -66,26 +67,10 @@ const openPromise = (dialect: SqlDialect) => async (db: Databases): Promise<Stor
   const tables = tablesFor(db, "ours_promise")
   const pool = lib.SqlSessionPool.fromUrl({ url: urlFor(db, dialect, "ours-promise"), createTables: true, ...tables })
   // An application keeps one SqlSession per conversation; so do we.
-  const sessions = new Map<string, ReturnType<typeof pool.session>>()
-  const session = (sessionId: string) => {
-    let s = sessions.get(sessionId)
-    if (s === undefined) {
-      s = pool.session(sessionId)
-      sessions.set(sessionId, s)
-    }
-    return s
-  }
-  return {
-    append: (sessionId, items) => session(sessionId).addItems(items as Array<never>),
-    latest: (sessionId, limit) => session(sessionId).getItems(limit),
-    all: (sessionId) => session(sessionId).getItems(),
-    pop: (sessionId) => session(sessionId).popItem(),
-    clear: (sessionId) => session(sessionId).clearSession(),
-    close: async () => {
-      await pool.close()
-      if (!db.shared) await dropWithRawDriver(db, dialect, tables)
-    }
-  }
+  return storeOfSessions((sessionId) => pool.session(sessionId), async () => {
+    await pool.close()
+    if (!db.shared) await dropWithRawDriver(db, dialect, tables)
+  })
 }
 
 /** The Promise API has no DDL, so its tables are dropped with the raw driver. */
