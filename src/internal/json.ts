@@ -105,12 +105,51 @@ export const toJsonTree = (value: unknown, path = "$", ancestors: Set<object> = 
   }
 }
 
+// Deeper than any real item; past it, the exact walk (which also finds cycles) decides.
+const MAX_PLAIN_DEPTH = 64
+
+/**
+ * Whether `JSON.stringify(value)` is already exactly the stored text: plain objects and arrays of
+ * strings, booleans, finite numbers and null, without markers to add or escape. It never throws;
+ * anything else (or anything it is unsure of) goes through the exact walk.
+ */
+const isPlainJson = (value: unknown, depth: number): boolean => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0)
+    case "object":
+      break
+    default:
+      return false
+  }
+  if (value === null) return true
+  if (depth > MAX_PLAIN_DEPTH) return false
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      if (!(index in value) || value[index] === undefined || !isPlainJson(value[index], depth + 1)) return false
+    }
+    return true
+  }
+  if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false
+  for (const key in value) {
+    if (MARKERS.has(key)) return false
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)
+    if (descriptor === undefined || !("value" in descriptor)) return false
+    if (descriptor.value !== undefined && !isPlainJson(descriptor.value, depth + 1)) return false
+  }
+  return true
+}
+
 /** Encodes an item; throws `UnsupportedValue` for anything that would not come back exactly. */
 export const encodeItem = (item: unknown): string => {
   if (item === null || typeof item !== "object" || Array.isArray(item) || item instanceof Uint8Array) {
     throw new UnsupportedValue("$", "an item must be a JSON object")
   }
-  return JSON.stringify(toJsonTree(item))
+  // Most items are plain JSON: skip building a copy of the tree for them.
+  return JSON.stringify(isPlainJson(item, 0) ? item : toJsonTree(item))
 }
 
 const fromJsonTree = (value: unknown): unknown => {

@@ -220,19 +220,23 @@ export const makeStatements = (
             FROM touched, unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
             ORDER BY batch.position`.pipe(Effect.asVoid),
       // One statement. `FOR UPDATE` waits for a concurrent pop; if that pop took our row, the
-      // result is empty while the (older) snapshot still sees rows, and the caller tries again.
-      deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> =>
-        sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
+      // result is empty while the (older) snapshot still sees rows, and the statement runs again.
+      deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> => {
+        const attempt: Effect.Effect<Option.Option<string>, SqlError> = Effect.flatMap(
+          sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
               SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)}
               ${newestFirst} LIMIT 1 FOR UPDATE),
             removed AS (
               DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING message_data)
             SELECT (SELECT message_data FROM removed) AS message_data,
-              EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId}) AS remaining`.pipe(
-          Effect.map((rows) => rows[0]),
-          Effect.repeat({ until: (row) => row === undefined || row.message_data !== null || !row.remaining }),
-          Effect.map((row) => Option.fromNullable(row?.message_data))
-        ),
+              EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId}) AS remaining`,
+          ([row]) =>
+            row !== undefined && row.message_data === null && row.remaining
+              ? attempt
+              : Effect.succeed(Option.fromNullable(row?.message_data))
+        )
+        return attempt
+      },
       clearSession: (sessionId: string, withOperations: boolean) =>
         (withOperations
           ? sql<{ removed: number | string }>`WITH removed_messages AS (

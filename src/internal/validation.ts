@@ -53,22 +53,20 @@ export const mysqlSessionIdProblem = (sessionId: unknown): string | undefined =>
   sessionIdProblem(sessionId) ??
     ((sessionId as string).endsWith(" ") ? "must not end with a space on MySQL/MariaDB" : undefined)
 
-export const validateSessionIdWith = (problemOf: (sessionId: unknown) => string | undefined) =>
-(sessionId: string): Effect.Effect<string, InvalidArgumentError> => {
+/**
+ * The error for an unusable session id, or `undefined`. Synchronous, so the hot path checks its
+ * input without extra effects.
+ */
+export const sessionIdErrorWith = (problemOf: (sessionId: unknown) => string | undefined) =>
+(sessionId: string): InvalidArgumentError | undefined => {
   const problem = problemOf(sessionId)
   return problem === undefined
-    ? Effect.succeed(sessionId)
-    : Effect.fail(new InvalidArgumentError({ argument: "sessionId", message: `sessionId ${problem}` }))
+    ? undefined
+    : new InvalidArgumentError({ argument: "sessionId", message: `sessionId ${problem}` })
 }
 
-export const validateSessionId = validateSessionIdWith(sessionIdProblem)
-
-export const validateLimit = (limit: number | undefined): Effect.Effect<number | undefined, InvalidArgumentError> => {
-  if (limit === undefined) return Effect.succeed(undefined)
-  if (typeof limit !== "number" || !Number.isInteger(limit)) {
-    return Effect.fail(
-      new InvalidArgumentError({ argument: "limit", message: `limit must be an integer, got ${String(limit)}` })
-    )
-  }
-  return Effect.succeed(limit)
-}
+/** The error for a limit that is not an integer (or `undefined`, meaning "all"), or `undefined`. */
+export const limitError = (limit: number | undefined): InvalidArgumentError | undefined =>
+  limit === undefined || (typeof limit === "number" && Number.isInteger(limit))
+    ? undefined
+    : new InvalidArgumentError({ argument: "limit", message: `limit must be an integer, got ${String(limit)}` })
