@@ -40,6 +40,33 @@ const base = {
   config: { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 360 } }
 }
 
+/** A line per store against a log-scaled x axis, one panel per database. */
+const linesPerDatabase = (options: {
+  readonly title: string
+  readonly values: ReadonlyArray<Record<string, unknown>>
+  readonly x: { readonly field: string; readonly title: string }
+  readonly y: Record<string, unknown>
+  readonly tooltip?: ReadonlyArray<{ readonly field: string }>
+}) =>
+  render({
+    ...base,
+    title: options.title,
+    data: { values: options.values },
+    facet: { column: { field: "database", type: "nominal", title: null } },
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: 260,
+      height: 220,
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: options.x.field, type: "quantitative", scale: { type: "log" }, title: options.x.title },
+        y: { type: "quantitative", ...options.y },
+        color: { field: "store", type: "nominal", title: "store", legend: { orient: "bottom", columns: 2 } },
+        ...(options.tooltip === undefined ? {} : { tooltip: options.tooltip })
+      }
+    }
+  })
+
 export const renderCharts = async (r: Results, dir: string): Promise<ReadonlyArray<string>> => {
   mkdirSync(dir, { recursive: true })
   const label = storeName
@@ -53,23 +80,12 @@ export const renderCharts = async (r: Results, dir: string): Promise<ReadonlyArr
       p50: p.stats.p50Ms,
       p99: p.stats.p99Ms
     }))
-    const svg = await render({
-      ...base,
+    const svg = await linesPerDatabase({
       title: `getItems(20) latency against history length (${r.meta.settings.scaling.totalRows.toLocaleString("en-US")} rows in the table, ${r.meta.mode} mode)`,
-      data: { values },
-      facet: { column: { field: "database", type: "nominal", title: null } },
-      resolve: { scale: { y: "independent" } },
-      spec: {
-        width: 260,
-        height: 220,
-        mark: { type: "line", point: true },
-        encoding: {
-          x: { field: "items", type: "quantitative", scale: { type: "log" }, title: "items in the session (log)" },
-          y: { field: "p50", type: "quantitative", title: "p50 latency (ms)", scale: { zero: true } },
-          color: { field: "store", type: "nominal", title: "store", legend: { orient: "bottom", columns: 2 } },
-          tooltip: [{ field: "store" }, { field: "items" }, { field: "p50" }, { field: "p99" }]
-        }
-      }
+      values,
+      x: { field: "items", title: "items in the session (log)" },
+      y: { field: "p50", title: "p50 latency (ms)", scale: { zero: true } },
+      tooltip: [{ field: "store" }, { field: "items" }, { field: "p50" }, { field: "p99" }]
     })
     writeFileSync(join(dir, "latency-vs-history.svg"), svg)
     written.push("latency-vs-history.svg")
@@ -128,22 +144,11 @@ export const renderCharts = async (r: Results, dir: string): Promise<ReadonlyArr
       sessions: p.sessions,
       opsPerSec: Math.round(p.stats.opsPerSec)
     }))
-    const svg = await render({
-      ...base,
+    const svg = await linesPerDatabase({
       title: `Append throughput at concurrency ${r.growth[0]!.concurrency} against the number of sessions (${r.meta.mode} mode)`,
-      data: { values },
-      facet: { column: { field: "database", type: "nominal", title: null } },
-      resolve: { scale: { y: "independent" } },
-      spec: {
-        width: 260,
-        height: 220,
-        mark: { type: "line", point: true },
-        encoding: {
-          x: { field: "sessions", type: "quantitative", scale: { type: "log" }, title: "distinct sessions (log)" },
-          y: { field: "opsPerSec", type: "quantitative", title: "append ops/s" },
-          color: { field: "store", type: "nominal", title: "store", legend: { orient: "bottom", columns: 2 } }
-        }
-      }
+      values,
+      x: { field: "sessions", title: "distinct sessions (log)" },
+      y: { field: "opsPerSec", title: "append ops/s" }
     })
     writeFileSync(join(dir, "append-vs-sessions.svg"), svg)
     written.push("append-vs-sessions.svg")
