@@ -48,6 +48,11 @@ const { value } = fc.letrec<{ value: unknown }>((tie) => ({
 
 const item = fc.dictionary(awkwardKey, value, { maxKeys: 5 })
 
+// Items as read from JSON text: fc.jsonValue() may hold -0, which JSON cannot spell and the codec keeps.
+const plainJsonItem = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 5 }).map((value) =>
+  JSON.parse(JSON.stringify(value)) as Record<string, unknown>
+)
+
 describe("default codec", () => {
   it("the fast path writes and refuses exactly what the exact walk does", () => {
     fc.assert(
@@ -60,7 +65,7 @@ describe("default codec", () => {
 
   it("plain JSON items are written as JSON.stringify writes them, and read back equal", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 5 }), (candidate) => {
+      fc.property(plainJsonItem, (candidate) => {
         const text = encodeItem(candidate)
         expect(text).toBe(JSON.stringify(candidate))
         expect(decodeItem(text)).toEqual(JSON.parse(JSON.stringify(candidate)))
