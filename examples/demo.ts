@@ -204,7 +204,7 @@ const main = async (): Promise<void> => {
       console.log(`  agent > ${result.finalOutput}\n`)
     }
 
-    const after = await session.getItems()
+    const after = await session.getItems<AgentInputItem>()
     console.log(`Stored conversation: ${after.length} items ("+" = added by this run).`)
     printHistory(after, before.length)
     console.log("\nRun `npm start` again to continue the conversation; delete sessions.db to start over.")

@@ -8,14 +8,6 @@
  *
  * @since 0.1.0
  */
-import type {
-  AgentInputItem,
-  RunContextAwareSession,
-  SessionHistoryRewriteArgs,
-  SessionHistoryRewriteAwareSession,
-  SessionHistoryTransactionArgs,
-  SessionHistoryTransactionAwareSession
-} from "@openai/agents-core"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import { parseDatabaseUrl } from "./internal/url.js"
 import {
@@ -101,7 +93,7 @@ export class SqlSessionPool {
 
   /** A session over this pool. Its `close()` does not close the pool. */
   session(sessionId: string): SqlSession {
-    return new SqlSession(sessionId, this, false)
+    return SqlSession.ofPool(sessionId, this)
   }
 
   /** Whether `close()` was called. */
@@ -186,12 +178,7 @@ const validateModelItems = async (groups: ReadonlyArray<ReadonlyArray<unknown>>)
  *
  * @since 0.1.0
  */
-export class SqlSession
-  implements
-    RunContextAwareSession<unknown>,
-    SessionHistoryTransactionAwareSession,
-    SessionHistoryRewriteAwareSession
-{
+export class SqlSession {
   /** The runner passes its run context; this session does not need it. */
   readonly acceptsRunContext = true as const
   readonly #sessionId: string
@@ -199,8 +186,7 @@ export class SqlSession
   readonly #ownsPool: boolean
   #closed = false
 
-  /** @internal use `SqlSession.fromUrl` or `SqlSessionPool.session`. */
-  constructor(sessionId: string, pool: Runner, ownsPool: boolean) {
+  private constructor(sessionId: string, pool: Runner, ownsPool: boolean) {
     this.#sessionId = sessionId
     this.#pool = pool
     this.#ownsPool = ownsPool
@@ -214,6 +200,11 @@ export class SqlSession
     return new SqlSession(sessionId, SqlSessionPool.fromUrl(options), true)
   }
 
+  /** @internal `SqlSessionPool.session`'s way in: the session does not own the pool. */
+  static ofPool(sessionId: string, pool: Runner): SqlSession {
+    return new SqlSession(sessionId, pool, false)
+  }
+
   #run<A, E>(effect: (store: SessionStore["Type"]) => Effect.Effect<A, E>): Promise<A> {
     if (this.#closed || this.#pool.closed) return Promise.reject(closedError())
     return this.#pool.run(Effect.flatMap(SessionStore, effect))
@@ -223,18 +214,24 @@ export class SqlSession
     return this.#sessionId
   }
 
-  async getItems(limit?: number): Promise<Array<AgentInputItem>> {
+  /**
+   * The history, oldest first; with `limit`, only the newest `limit` items. The items are the
+   * Agents SDK's `AgentInputItem`s: `getItems<AgentInputItem>()` types them so (the type is not
+   * imported here, so that `@openai/agents-core` stays optional).
+   */
+  async getItems<A = Item>(limit?: number): Promise<Array<A>> {
     const items = await this.#run((store) => store.getItems(this.#sessionId, limit))
-    return items as Array<AgentInputItem>
+    return items as Array<any>
   }
 
-  async addItems(items: Array<AgentInputItem>): Promise<void> {
-    await this.#run((store) => store.addItems(this.#sessionId, items as ReadonlyArray<Item>))
+  async addItems(items: ReadonlyArray<Item>): Promise<void> {
+    await this.#run((store) => store.addItems(this.#sessionId, items))
   }
 
-  async popItem(): Promise<AgentInputItem | undefined> {
+  /** Removes and returns the newest item; `popItem<AgentInputItem>()` types it as the SDK's. */
+  async popItem<A = Item>(): Promise<A | undefined> {
     const item = await this.#run((store) => store.popItem(this.#sessionId))
-    return Option.getOrUndefined(item) as AgentInputItem | undefined
+    return Option.getOrUndefined(item) as any
   }
 
   async clearSession(): Promise<void> {
@@ -245,7 +242,9 @@ export class SqlSession
    * Applies an append or suffix replacement once per `operationId`, atomically; the id is
    * recorded durably, so a retry from any process or session is a no-op.
    */
-  async applyHistoryTransaction(args: SessionHistoryTransactionArgs): Promise<void> {
+  async applyHistoryTransaction(
+    args: { readonly operationId: string; readonly transaction: HistoryTransaction }
+  ): Promise<void> {
     const transaction = args?.transaction
     if (transaction?.type === "append_items") await validateModelItems([transaction.items])
     if (transaction?.type === "replace_suffix") {
@@ -254,19 +253,19 @@ export class SqlSession
     await this.#run((store) =>
       store.applyHistoryTransaction(this.#sessionId, {
         operationId: args?.operationId,
-        transaction: transaction as HistoryTransaction
+        transaction
       })
     )
   }
 
   /** Applies `replace_function_call` mutations in one database transaction. */
-  async applyHistoryMutations(args: SessionHistoryRewriteArgs): Promise<void> {
-    await this.#run((store) => store.applyHistoryMutations(this.#sessionId, args as { readonly mutations: ReadonlyArray<HistoryMutation> }))
+  async applyHistoryMutations(args: { readonly mutations: ReadonlyArray<HistoryMutation> }): Promise<void> {
+    await this.#run((store) => store.applyHistoryMutations(this.#sessionId, args))
   }
 
   /** Replaces the whole history in one database transaction. */
-  async replaceHistoryWithCompaction(items: Array<AgentInputItem>): Promise<void> {
-    await this.#run((store) => store.replaceHistory(this.#sessionId, items as ReadonlyArray<Item>))
+  async replaceHistoryWithCompaction(items: ReadonlyArray<Item>): Promise<void> {
+    await this.#run((store) => store.replaceHistory(this.#sessionId, items))
   }
 
   /**

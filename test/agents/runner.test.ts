@@ -7,6 +7,7 @@
  */
 import {
   Agent,
+  type AgentInputItem,
   OutputGuardrailTripwireTriggered,
   run,
   type RunState,
@@ -134,7 +135,7 @@ describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
       const first = await run(agent, "What's the weather in Lisbon?", { session: open(sessionId) })
       expect(first.finalOutput).toBe("Here it is: Lisbon: 24°C and sunny.")
 
-      const stored = await open(sessionId).getItems()
+      const stored = await open(sessionId).getItems<AgentInputItem>()
       const call = stored.find((item) => item.type === "function_call")
       const result = stored.find((item) => item.type === "function_call_result")
       expect(call).toMatchObject({ type: "function_call", name: "get_weather", arguments: "{\"city\":\"Lisbon\"}" })
@@ -165,9 +166,9 @@ describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
       const session = open(sessionId)
       const transactions: Array<SessionHistoryTransactionArgs> = []
       const apply = session.applyHistoryTransaction.bind(session)
-      session.applyHistoryTransaction = async (args, ...rest) => {
+      session.applyHistoryTransaction = async (args: SessionHistoryTransactionArgs) => {
         transactions.push(structuredClone(args))
-        return apply(args, ...rest)
+        return apply(args)
       }
       const executedFor: Array<string> = []
       const model = new ScriptedModel([
@@ -190,7 +191,7 @@ describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
       })
 
       await run(agent, "Hello!", { session })
-      const before = await session.getItems()
+      const before = await session.getItems<AgentInputItem>()
       const input = "Weather in Oslo, and the vault code?"
       const blocked = await (mode === "run" ? run(agent, input, { session }) : runStreamed(agent, input, session)).then(
         () => undefined,
@@ -205,7 +206,7 @@ describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
       const [transaction] = transactions
       expect(transaction!.transaction.type).toBe("append_items")
       const appended = transaction!.transaction.type === "append_items" ? transaction!.transaction.items : []
-      const history = await session.getItems()
+      const history = await session.getItems<AgentInputItem>()
       expect(summarize(history)).toEqual([
         ...summarize(before),
         "user: Weather in Oslo, and the vault code?",
@@ -241,9 +242,9 @@ describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
       const transactions: Array<SessionHistoryTransactionArgs> = []
       const spied = (session: SqlSession): SqlSession => {
         const apply = session.applyHistoryTransaction.bind(session)
-        session.applyHistoryTransaction = async (args, ...rest) => {
+        session.applyHistoryTransaction = async (args: SessionHistoryTransactionArgs) => {
           transactions.push(structuredClone(args))
-          return apply(args, ...rest)
+          return apply(args)
         }
         return session
       }
@@ -285,7 +286,7 @@ describe.each(Databases.all)("the runner with SqlSession on $label", (db) => {
       expect(transactions.map((t) => t.transaction.type)).toEqual(["append_items", "replace_suffix"])
       const replace = transactions[1]!.transaction
       expect(replace.type === "replace_suffix" && replace.expectedSuffix.length).toBeGreaterThan(0)
-      const history = await open(sessionId).getItems()
+      const history = await open(sessionId).getItems<AgentInputItem>()
       expect(summarize(history)).toEqual([
         "user: Weather in Oslo?",
         expect.stringMatching(/^function_call get_weather /),
