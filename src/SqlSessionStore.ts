@@ -11,6 +11,7 @@ import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
 import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
+import { migrationKeys } from "./internal/migrations.js"
 import { retryTransient } from "./internal/retry.js"
 import { parseDatabaseUrl } from "./internal/url.js"
 import {
@@ -722,21 +723,71 @@ export const layerTest = (
   )
 
 /**
- * The tables as migrations for your own `@effect/sql` `Migrator`
- * (`Migrator.fromRecord(SqlSessionStore.migrations())`). The DDL is idempotent, so it is also
- * safe on tables the Python SDK created: it adds the index and the operations table.
+ * This library's migrations, in the order they run. A new one is appended, never inserted, so a
+ * deployment that applied the earlier ones only runs the new one.
+ */
+const migrationSteps = {
+  create_tables: (sql: SqlClient.SqlClient, names: TableNames) => makeStatements(sql, names).createTables
+}
+
+/**
+ * The name of one of this library's migrations: the part of its key after the number.
+ *
+ * @since 0.1.0
+ */
+export type MigrationStep = keyof typeof migrationSteps
+
+/**
+ * Options of `migrations`.
+ *
+ * @since 0.1.0
+ */
+export interface MigrationOptions extends Pick<SqlSessionStoreOptions, "sessionsTable" | "messagesTable" | "operationsTable"> {
+  /**
+   * The number each migration gets, to merge them into your own `Migrator.fromRecord`: pick
+   * numbers above your latest migration's. Without `ids` they are numbered 1, 2, … for a Migrator
+   * with a migrations table of their own. When a newer version adds a migration, TypeScript asks
+   * for its number here (and `migrations` throws `InvalidArgumentError` without one).
+   */
+  readonly ids?: { readonly [Step in MigrationStep]: number } | undefined
+}
+
+/**
+ * The tables as migrations for an `@effect/sql` `Migrator`, keyed
+ * `<number>_agent_sessions_<step>` (`0001_agent_sessions_create_tables`). The DDL is idempotent,
+ * so it is also safe on tables the Python SDK created: it adds the index and the operations table.
+ *
+ * `@effect/sql`'s Migrator skips every number at or below the highest it has applied, so either
+ * run these in a migrations table of their own, or give them numbers after yours with `ids`.
+ *
+ * @example
+ * ```ts
+ * import { Migrator } from "@effect/sql"
+ * import { SqlSessionStore } from "effect-agent-sessions"
+ *
+ * // In a migrations table of their own: numbered 1, 2, … whatever your own migrations are.
+ * const migrateSessions = Migrator.make({})({
+ *   loader: Migrator.fromRecord(SqlSessionStore.migrations()),
+ *   table: "agent_sessions_migrations"
+ * })
+ * ```
  *
  * @since 0.1.0
  */
 export const migrations = (
-  options: Pick<SqlSessionStoreOptions, "sessionsTable" | "messagesTable" | "operationsTable"> = {}
-): Record<string, Effect.Effect<void, SqlError | InvalidArgumentError, SqlClient.SqlClient>> => ({
-  "0001_agent_sessions": Effect.gen(function*() {
-    const names = yield* resolveTableNames(options)
-    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    yield* makeStatements(sql, names).createTables
-  })
-})
+  options: MigrationOptions = {}
+): Record<string, Effect.Effect<void, SqlError | InvalidArgumentError, SqlClient.SqlClient>> => {
+  const steps = Object.keys(migrationSteps) as Array<MigrationStep>
+  const keys = migrationKeys(steps, options.ids)
+  return Object.fromEntries(steps.map((step, index) => [
+    keys[index]!,
+    Effect.gen(function*() {
+      const names = yield* resolveTableNames(options)
+      const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+      yield* migrationSteps[step](sql, names)
+    })
+  ]))
+}
 
 /**
  * Options of `layerFromUrl`: the store's options, plus the pool's.

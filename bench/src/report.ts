@@ -354,7 +354,10 @@ export const renderMarkdown = (r: Results, charts: ReadonlyArray<string>): strin
   return `${out.join("\n")}\n`
 }
 
-/** The README's benchmark section: headline table, chart links, how to run it, what the modes mean. */
+/**
+ * The start of docs/benchmark.md (the README links there): headline table, chart links, how to run it,
+ * what the modes mean. Links are relative to docs/.
+ */
 export const renderReadmeSection = (r: Results): string => {
   const m = r.meta
   const checks = evaluateTargets(r)
@@ -362,13 +365,13 @@ export const renderReadmeSection = (r: Results): string => {
   const missed = checks.filter((c) => c.met === false)
   const load = m.machine.loadAverage
   return [
-    "## Benchmark",
+    "# Benchmark",
     "",
     "`npm run bench` measures this library against the raw drivers (the floor), the Python SDK's `SQLAlchemySession`",
     "statement pattern replayed with the same drivers, and the stores a user would otherwise pick (Mastra Memory,",
     "LangChain `PostgresChatMessageHistory`, VoltAgent Memory), plus `MemorySession` as the zero-I/O reference, on local",
     "PostgreSQL, MariaDB and SQLite in one run. Full tables, every operation (append, latest 20, pop, clear, a whole agent",
-    "turn) at concurrency 1 and 16, scaling and the reasons for anything not measured: [bench/results.md](bench/results.md).",
+    "turn) at concurrency 1 and 16, scaling and the reasons for anything not measured: [bench/results.md](../bench/results.md).",
     "",
     `Headline, PostgreSQL (${m.mode} run of ${m.date.slice(0, 10)}, ${m.machine.cores} cores, ${m.servers.pg}, pool of ${m.poolSize}` +
       `${Math.max(load.start, load.end) > m.machine.cores * 0.75 ? `; the machine was busy, load average ${load.start.toFixed(1)}` : ""}):`,
@@ -379,9 +382,9 @@ export const renderReadmeSection = (r: Results): string => {
       missed.length > 0 ? ` Missed: ${missed.map((c) => `${c.text} (${c.figure})`).join("; ")}. The reasons are in bench/results.md.` : ""
     }`,
     "",
-    "![Throughput per store](bench/charts/throughput.svg)",
+    "![Throughput per store](../bench/charts/throughput.svg)",
     "",
-    "![getItems(20) latency against history length](bench/charts/latency-vs-history.svg)",
+    "![getItems(20) latency against history length](../bench/charts/latency-vs-history.svg)",
     "",
     "Run it:",
     "",

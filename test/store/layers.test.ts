@@ -79,7 +79,7 @@ describe("SqlSessionStore.migrations", () => {
     Effect.gen(function*() {
       const migrate = Migrator.make({})({ loader: Migrator.fromRecord(SqlSessionStore.migrations()) })
       const applied = yield* migrate
-      expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual(["1_agent_sessions"])
+      expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual(["1_agent_sessions_create_tables"])
       expect(yield* migrate).toEqual([])
       const store = yield* SqlSessionStore.make()
       yield* store.applyHistoryTransaction("m", { operationId: "o", transaction: { type: "append_items", items: [{ a: 1 }] } })

@@ -1,0 +1,99 @@
+/**
+ * `SqlSessionStore.migrations()` next to an application's own migrations. `@effect/sql`'s
+ * Migrator keys are `<number>_<name>`, run in number order, and every number at or below the
+ * highest applied one is skipped: the library's numbers must never collide with the
+ * application's, nor jump ahead of them.
+ */
+import { Migrator, SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { assert, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { InvalidArgumentError, SqlSessionStore } from "../../src/index.js"
+
+const createUsers = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)`)
+const createPosts = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE posts (id INTEGER PRIMARY KEY)`)
+
+const appliedRows = (table: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM ${sql(table)} ORDER BY migration_id`
+  )
+
+const tables = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+).pipe(Effect.map((rows) => rows.map((row) => row.name)))
+
+/** The store over tables someone else created: it must not need `createTables`. */
+const storeWorks = Effect.gen(function*() {
+  const store = yield* SqlSessionStore.make()
+  yield* store.applyHistoryTransaction("m", { operationId: "o", transaction: { type: "append_items", items: [{ a: 1 }] } })
+  expect(yield* store.getItems("m")).toEqual([{ a: 1 }])
+})
+
+const sqlite = Effect.provide(SqliteClient.layer({ filename: ":memory:" }))
+
+describe("SqlSessionStore.migrations next to an application's own", () => {
+  it.effect("merged into the application's Migrator.fromRecord with ids, both apply, in number order", () =>
+    Effect.gen(function*() {
+      const migrate = (record: Parameters<typeof Migrator.fromRecord>[0]) =>
+        Migrator.make({})({ loader: Migrator.fromRecord(record) })
+      const first = yield* migrate({
+        "0001_users": createUsers,
+        ...SqlSessionStore.migrations({ ids: { create_tables: 2 } })
+      })
+      expect(first).toEqual([[1, "users"], [2, "agent_sessions_create_tables"]])
+      // The application's next migration comes after ours and still runs.
+      const second = yield* migrate({
+        "0001_users": createUsers,
+        ...SqlSessionStore.migrations({ ids: { create_tables: 2 } }),
+        "0003_posts": createPosts
+      })
+      expect(second).toEqual([[3, "posts"]])
+      expect(yield* appliedRows("effect_sql_migrations")).toEqual([
+        { migration_id: 1, name: "users" },
+        { migration_id: 2, name: "agent_sessions_create_tables" },
+        { migration_id: 3, name: "posts" }
+      ])
+      expect(yield* tables).toEqual(expect.arrayContaining(["agent_messages", "agent_session_operations", "agent_sessions", "posts", "users"]))
+      yield* storeWorks
+    }).pipe(sqlite))
+
+  it.effect("in a migrations table of their own, the default numbers never meet the application's", () =>
+    Effect.gen(function*() {
+      const app = yield* Migrator.make({})({ loader: Migrator.fromRecord({ "0001_users": createUsers }) })
+      const ours = yield* Migrator.make({})({
+        loader: Migrator.fromRecord(SqlSessionStore.migrations()),
+        table: "agent_sessions_migrations"
+      })
+      expect(app).toEqual([[1, "users"]])
+      expect(ours).toEqual([[1, "agent_sessions_create_tables"]])
+      expect(yield* appliedRows("effect_sql_migrations")).toEqual([{ migration_id: 1, name: "users" }])
+      expect(yield* appliedRows("agent_sessions_migrations")).toEqual([{ migration_id: 1, name: "agent_sessions_create_tables" }])
+      yield* storeWorks
+    }).pipe(sqlite))
+
+  it("every key is <number>_agent_sessions_<step>, which the Migrator parses", () => {
+    expect(Object.keys(SqlSessionStore.migrations())).toEqual(["0001_agent_sessions_create_tables"])
+    expect(Object.keys(SqlSessionStore.migrations({ ids: { create_tables: 42 } }))).toEqual([
+      "0042_agent_sessions_create_tables"
+    ])
+    expect(Object.keys(SqlSessionStore.migrations({ ids: { create_tables: 20261123 } }))).toEqual([
+      "20261123_agent_sessions_create_tables"
+    ])
+  })
+
+  it("refuses ids that miss a step, or are not positive integers", () => {
+    for (const ids of [{}, { create_tables: 0 }, { create_tables: 1.5 }, { create_tables: Number.NaN }]) {
+      const error = (() => {
+        try {
+          SqlSessionStore.migrations({ ids: ids as { create_tables: number } })
+        } catch (error) {
+          return error
+        }
+      })()
+      assert.instanceOf(error, InvalidArgumentError)
+      expect(error.message).toContain("create_tables")
+    }
+  })
+})
