@@ -23,11 +23,16 @@ const npm = process.platform === "win32" ? "npm.cmd" : "npm"
 const scratch = mkdtempSync(join(tmpdir(), "agent-sessions-pack-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
+// Under `npm test`, npm exports its own prefix; the scratch projects must be their own roots.
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^npm_config_(local_)?prefix$/i.test(key))
+)
+
 const npmIn = async (cwd: string, args: ReadonlyArray<string>) => {
   const { stdout, stderr } = await run(npm, ["--no-audit", "--no-fund", "--no-update-notifier", ...args], {
     cwd,
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, npm_config_loglevel: "warn" }
+    env: { ...env, npm_config_loglevel: "warn" }
   })
   return `${stdout}\n${stderr}`
 }
