@@ -1,6 +1,6 @@
 /**
- * Every ```ts block of the README (and of docs/) compiles against the source, so the snippets a
- * user copies cannot drift from the API. Each block becomes a module of its own in a scratch
+ * Every ```ts block of the README, of docs/ and of the `@example`s in src/ (editors show them)
+ * compiles against the source, so the snippets a user copies cannot drift from the API. Each block becomes a module of its own in a scratch
  * directory inside the repository (so the repository's node_modules resolve), with
  * `effect-agent-sessions` mapped to src/index.ts, and all are checked in one `tsc` run.
  * A fragment is rewritten to compile, never skipped.
@@ -10,13 +10,15 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
-import { codeBlocks, repoRoot } from "./support/markdown.js"
+import { codeBlocks, docCommentBlocks, repoRoot } from "./support/markdown.js"
 
 const markdownFiles = [
   "README.md",
   ...readdirSync(join(repoRoot, "docs")).filter((file) => file.endsWith(".md")).map((file) => `docs/${file}`)
 ]
-const blocks = markdownFiles.flatMap(codeBlocks).filter((block) => block.language === "ts")
+const sourceFiles = readdirSync(join(repoRoot, "src")).filter((file) => file.endsWith(".ts")).map((file) => `src/${file}`)
+const blocks = [...markdownFiles.flatMap(codeBlocks), ...sourceFiles.flatMap(docCommentBlocks)]
+  .filter((block) => block.language === "ts")
 
 const scratch = mkdtempSync(join(repoRoot, ".readme-snippets-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -28,6 +30,7 @@ describe("the documentation's TypeScript", () => {
   it("has the blocks this test is meant to check", () => {
     expect(blocks.filter((block) => block.file === "README.md").length).toBeGreaterThanOrEqual(10)
     expect(blocks.some((block) => block.code.includes("SqlSessionStore.migrations({ ids"))).toBe(true)
+    expect(blocks.filter((block) => block.file.startsWith("src/")).length).toBeGreaterThanOrEqual(8)
   })
 
   it("compiles, every block, against src/", async () => {

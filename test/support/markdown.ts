@@ -19,8 +19,20 @@ export interface CodeBlock {
 }
 
 /** Every fenced block of a Markdown file (relative to the repository root), in order. */
-export const codeBlocks = (file: string): ReadonlyArray<CodeBlock> => {
-  const lines = readFileSync(join(repoRoot, file), "utf8").split("\n")
+export const codeBlocks = (file: string): ReadonlyArray<CodeBlock> =>
+  blocksOf(file, readFileSync(join(repoRoot, file), "utf8").split("\n"))
+
+/**
+ * Every fenced block in the doc comments of a source file (`@example`s), which editors show to
+ * users. A doc comment line is ` * text`; the marker is dropped and line numbers are kept.
+ */
+export const docCommentBlocks = (file: string): ReadonlyArray<CodeBlock> =>
+  blocksOf(
+    file,
+    readFileSync(join(repoRoot, file), "utf8").split("\n").map((line) => /^\s*\* ?(.*)$/.exec(line)?.[1] ?? "")
+  )
+
+const blocksOf = (file: string, lines: ReadonlyArray<string>): ReadonlyArray<CodeBlock> => {
   const blocks: Array<CodeBlock> = []
   let section = ""
   for (let index = 0; index < lines.length; index++) {
