@@ -221,7 +221,7 @@ export class SqlSession {
    */
   async getItems<A = Item>(limit?: number): Promise<Array<A>> {
     const items = await this.#run((store) => store.getItems(this.#sessionId, limit))
-    return items as Array<any>
+    return items as ReadonlyArray<unknown> as Array<A>
   }
 
   async addItems(items: ReadonlyArray<Item>): Promise<void> {
@@ -231,7 +231,7 @@ export class SqlSession {
   /** Removes and returns the newest item; `popItem<AgentInputItem>()` types it as the SDK's. */
   async popItem<A = Item>(): Promise<A | undefined> {
     const item = await this.#run((store) => store.popItem(this.#sessionId))
-    return Option.getOrUndefined(item) as any
+    return Option.getOrUndefined(item) as unknown as A | undefined
   }
 
   async clearSession(): Promise<void> {
