@@ -16,8 +16,8 @@ import type {
   SessionHistoryTransactionArgs,
   SessionHistoryTransactionAwareSession
 } from "@openai/agents-core"
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
-import { parseDatabaseUrl } from "./internal/url.js"
+import { Cause, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option } from "effect"
+import { prepareFromUrl } from "./internal/fromUrl.js"
 import {
   type HistoryMutation,
   type HistoryTransaction,
@@ -74,21 +74,23 @@ const closedError = () => new SessionClosedError({ message: "this session store 
  */
 export class SqlSessionPool {
   #layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>
-  #runtime: Promise<StoreRuntime> | undefined
-  #closed = false
+  #runtime: StoreRuntime | undefined
+  /** Calls in flight: `close()` interrupts them, so every one settles. */
+  readonly #calls = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  #closing: Promise<void> | undefined
 
   private constructor(layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>) {
     this.#layer = layer
   }
 
   /**
-   * A pool for a database URL. Nothing connects until the first call; an invalid URL or table
-   * name throws `InvalidArgumentError` here.
+   * A pool for a database URL. Nothing connects until the first call; an invalid URL, table
+   * name, `maxConnections`, `connectTimeout` or `maxItemBytes` throws `InvalidArgumentError` here.
    */
   static fromUrl(options: SqlSessionOptions): SqlSessionPool {
     const { url, ...rest } = options
-    const database = parseDatabaseUrl(url)
-    if (database._tag === "Left") throw database.left
+    const prepared = prepareFromUrl(url, rest)
+    if (Either.isLeft(prepared)) throw prepared.left
     return new SqlSessionPool(SqlSessionStore.layerFromUrl(url, rest))
   }
 
@@ -106,43 +108,54 @@ export class SqlSessionPool {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closed
+    return this.#closing !== undefined
   }
 
-  /** Runs an effect that needs the store, rejecting with the tagged error on failure. */
+  /**
+   * Runs an effect that needs the store, rejecting with the tagged error on failure, or with
+   * `SessionClosedError` when `close()` comes first.
+   */
   async run<A, E>(effect: Effect.Effect<A, E, SessionStore>): Promise<A> {
-    const runtime = await this.#acquire()
-    const exit = await runtime.runPromiseExit(effect)
+    if (this.closed) throw closedError()
+    const runtime = this.#runtime ??= ManagedRuntime.make(this.#layer)
+    const fiber = Effect.runFork(
+      Effect.flatMap(Effect.exit(runtime.runtimeEffect), (built): Effect.Effect<A, E | SessionStoreError | InvalidArgumentError> => {
+        if (Exit.isSuccess(built)) return Effect.provide(effect, built.value)
+        if (!Exit.isInterrupted(built)) this.#forget(runtime)
+        return Effect.failCause(built.cause)
+      })
+    )
+    this.#calls.add(fiber as Fiber.RuntimeFiber<unknown, unknown>)
+    const exit = await Effect.runPromise(Fiber.await(fiber)).finally(() => this.#calls.delete(fiber as Fiber.RuntimeFiber<unknown, unknown>))
     if (Exit.isSuccess(exit)) return exit.value
+    if (this.closed && Exit.isInterrupted(exit)) throw closedError()
     throw toRejection(exit.cause)
   }
 
-  /** Releases the pool. Calls made afterwards reject with `SessionClosedError`. */
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    const runtime = this.#runtime
+  /**
+   * A pool that failed to build is not kept: the next call tries again, so an application
+   * recovers by itself once the database is back.
+   */
+  #forget(runtime: StoreRuntime): void {
+    if (this.#runtime !== runtime) return
     this.#runtime = undefined
-    if (runtime !== undefined) {
-      await runtime.then((built) => built.dispose(), () => undefined)
-    }
+    void runtime.dispose().catch(() => undefined)
   }
 
-  #acquire(): Promise<StoreRuntime> {
-    if (this.#closed) return Promise.reject(closedError())
-    if (this.#runtime === undefined) {
-      const runtime = ManagedRuntime.make(this.#layer)
-      const building = Effect.runPromiseExit(runtime.runtimeEffect).then(async (exit) => {
-        if (Exit.isSuccess(exit)) return runtime
-        // A pool that failed to build is not kept: the next call tries again, so an
-        // application recovers by itself once the database is back.
-        if (this.#runtime === building) this.#runtime = undefined
-        await runtime.dispose().catch(() => undefined)
-        throw toRejection(exit.cause)
-      })
-      this.#runtime = building
-    }
-    return this.#runtime
+  /**
+   * Releases the pool. Calls in flight settle at once with their result or `SessionClosedError`
+   * (a write that already reached the database finishes first); calls made afterwards reject
+   * with `SessionClosedError`.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing
+    const runtime = this.#runtime
+    this.#runtime = undefined
+    const calls = [...this.#calls]
+    this.#closing = Effect.runPromise(Fiber.interruptAll(calls)).then(async () => {
+      if (runtime !== undefined) await runtime.dispose().catch(() => undefined)
+    })
+    return this.#closing
   }
 }
 
