@@ -16,7 +16,7 @@ import type {
   SessionHistoryTransactionArgs,
   SessionHistoryTransactionAwareSession
 } from "@openai/agents-core"
-import { Cause, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Runtime } from "effect"
 import { prepareFromUrl } from "./internal/fromUrl.js"
 import {
   type HistoryMutation,
@@ -75,6 +75,8 @@ const closedError = () => new SessionClosedError({ message: "this session store 
 export class SqlSessionPool {
   #layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>
   #runtime: StoreRuntime | undefined
+  /** `#runtime` once built: calls then run on it directly, without providing it each time. */
+  #built: Runtime.Runtime<SessionStore> | undefined
   /** Calls in flight: `close()` interrupts them, so every one settles. */
   readonly #calls = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   #closing: Promise<void> | undefined
@@ -118,15 +120,22 @@ export class SqlSessionPool {
   async run<A, E>(effect: Effect.Effect<A, E, SessionStore>): Promise<A> {
     if (this.closed) throw closedError()
     const runtime = this.#runtime ??= ManagedRuntime.make(this.#layer)
-    const fiber = Effect.runFork(
-      Effect.flatMap(Effect.exit(runtime.runtimeEffect), (built): Effect.Effect<A, E | SessionStoreError | InvalidArgumentError> => {
-        if (Exit.isSuccess(built)) return Effect.provide(effect, built.value)
-        if (!Exit.isInterrupted(built)) this.#forget(runtime)
-        return Effect.failCause(built.cause)
-      })
-    )
-    this.#calls.add(fiber as Fiber.RuntimeFiber<unknown, unknown>)
-    const exit = await Effect.runPromise(Fiber.await(fiber)).finally(() => this.#calls.delete(fiber as Fiber.RuntimeFiber<unknown, unknown>))
+    const fiber = this.#built !== undefined
+      ? Runtime.runFork(this.#built)(effect)
+      : Effect.runFork(
+        Effect.flatMap(Effect.exit(runtime.runtimeEffect), (built): Effect.Effect<A, E | SessionStoreError | InvalidArgumentError> => {
+          if (Exit.isSuccess(built)) {
+            if (this.#runtime === runtime) this.#built = built.value
+            return Effect.provide(effect, built.value)
+          }
+          if (!Exit.isInterrupted(built)) this.#forget(runtime)
+          return Effect.failCause(built.cause)
+        })
+      )
+    const tracked = fiber as Fiber.RuntimeFiber<unknown, unknown>
+    this.#calls.add(tracked)
+    const exit = await new Promise<Exit.Exit<A, unknown>>((resolve) => fiber.addObserver(resolve))
+    this.#calls.delete(tracked)
     if (Exit.isSuccess(exit)) return exit.value
     if (this.closed && Exit.isInterrupted(exit)) throw closedError()
     throw toRejection(exit.cause)
@@ -139,6 +148,7 @@ export class SqlSessionPool {
   #forget(runtime: StoreRuntime): void {
     if (this.#runtime !== runtime) return
     this.#runtime = undefined
+    this.#built = undefined
     void runtime.dispose().catch(() => undefined)
   }
 
@@ -151,6 +161,7 @@ export class SqlSessionPool {
     if (this.#closing !== undefined) return this.#closing
     const runtime = this.#runtime
     this.#runtime = undefined
+    this.#built = undefined
     const calls = [...this.#calls]
     this.#closing = Effect.runPromise(Fiber.interruptAll(calls)).then(async () => {
       if (runtime !== undefined) await runtime.dispose().catch(() => undefined)

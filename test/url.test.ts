@@ -109,6 +109,8 @@ describe("TLS parameters", () => {
     ["mysql://h/db?ssl_mode=VERIFY_CA", "verify-ca"],
     ["mysql://h/db?sslmode=VERIFY_IDENTITY", "verify-full"],
     ["mysql://h/db?ssl-mode=DISABLED", "disable"],
+    ['mysql://h/db?ssl={"rejectUnauthorized":true}', "verify-full"],
+    ['mysql://h/db?ssl={"rejectUnauthorized":false}', "require"],
     ["mysql://h/db?ssl-mode=PREFERRED", "prefer"],
     ["mysql+pymysql://h/db?ssl_ca=/ca.pem", "verify-ca"],
     ["mysql+pymysql://h/db?ssl_ca=/ca.pem&ssl_check_hostname=true", "verify-full"],

@@ -119,6 +119,18 @@ const first = (params: Params, ...keys: ReadonlyArray<string>): string | undefin
   return undefined
 }
 
+/** mysql2's own URL form, `ssl={"rejectUnauthorized":true}` (PlanetScale's documented URL). */
+const mysql2SslObject = (text: string): TlsMode | undefined => {
+  if (!text.startsWith("{")) return undefined
+  try {
+    const value: unknown = JSON.parse(text)
+    const reject = (value as { rejectUnauthorized?: unknown } | null)?.rejectUnauthorized
+    return reject === false ? "require" : reject === true || reject === undefined ? "verify-full" : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * TLS from the conventional parameters: `sslmode` (libpq), `ssl_mode` / `ssl-mode` (MySQL),
  * `ssl=true|false` (node-postgres, mysql2, asyncpg: `true` verifies), SQLAlchemy's `ssl_ca`,
@@ -139,7 +151,9 @@ const parseTls = (params: Params): Either.Either<TlsSettings, InvalidArgumentErr
   }
   if (sslText !== undefined) {
     const lowered = sslText.toLowerCase()
-    const fromSsl = lowered in BOOLEANS ? (BOOLEANS[lowered] ? "verify-full" : "disable") : TLS_MODES[lowered]
+    const fromSsl = lowered in BOOLEANS
+      ? (BOOLEANS[lowered] ? "verify-full" : "disable")
+      : TLS_MODES[lowered] ?? mysql2SslObject(sslText)
     if (fromSsl === undefined) return invalid("ssl must be true or false (or an sslmode value)")
     if (mode !== undefined && mode !== fromSsl && !(mode !== "disable" && fromSsl === "verify-full")) {
       return invalid("ssl and sslmode disagree")
