@@ -232,7 +232,7 @@ export class SqlSession
 
   /**
    * A session with a pool of its own; `close()` releases the pool. Nothing connects until the
-   * first call. Throws `InvalidArgumentError` for an invalid URL.
+   * first call. Throws `InvalidArgumentError` for an invalid URL or option (see `SqlSessionPool.fromUrl`).
    */
   static fromUrl(sessionId: string, options: SqlSessionOptions): SqlSession {
     return new SqlSession(sessionId, SqlSessionPool.fromUrl(options), true)

@@ -746,9 +746,10 @@ export const migrations = (
 export interface UrlOptions extends SqlSessionStoreOptions, ConnectionOptions {}
 
 /**
- * The store and its own connection pool, from a database URL (see the README for the forms,
- * SQLAlchemy's included). Every failure, building the pool too, is a `SessionStoreError` within
- * `connectTimeout`; the URL is kept `Redacted`.
+ * The store and its own connection pool, from a database URL (see docs/urls.md for the forms,
+ * SQLAlchemy's included, and the TLS parameters). An invalid URL or option fails the layer with
+ * `InvalidArgumentError` before anything is built; every other failure, building the pool too,
+ * is a `SessionStoreError` within `connectTimeout`. Neither ever contains the URL or password.
  *
  * @example
  * ```ts

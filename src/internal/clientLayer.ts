@@ -276,9 +276,8 @@ export const clientLayer = (
     if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
     const error = Cause.squash(cause)
     if (error instanceof SessionStoreError) return Layer.fail(error)
-    const detail = isTlsRefused(error)
-      ? `the server refused TLS (sslmode=${database.dialect === "sqlite" ? "" : database.tls.mode}); ` +
-        "use sslmode=prefer or sslmode=disable for a server without TLS"
+    const detail = database.dialect !== "sqlite" && isTlsRefused(error)
+      ? `the server refused TLS (sslmode=${database.tls.mode}); use sslmode=prefer or sslmode=disable for a server without TLS`
       : scrubText(detailOf(error), secrets)
     return Layer.fail(
       new SessionStoreError({
