@@ -79,7 +79,8 @@ describe("server URLs", () => {
     ["postgres://h/db?sslmode=%zz", "percent-encoding"],
     ["postgres://u:pa/ss@h/db", "percent-encode"],
     ["postgres://u:pa#ss@h/db", "#"],
-    ["postgres://u:pa?ss@h/db", "percent-encode"]
+    ["postgres://u:pa?ss@h/db", "percent-encode"],
+    ["postgres://h/db?options=-csearch_path%3Dother", "search_path"]
   ])("refuses %j with InvalidArgumentError (%s)", (url, why) => {
     const error = refusal(url)
     expect(error).toBeInstanceOf(InvalidArgumentError)

@@ -252,6 +252,10 @@ const parseServer = (dialect: "pg" | "mysql", rest: string): Either.Either<Serve
   if (params === undefined) return invalid("a query parameter has an invalid percent-encoding")
   const tls = parseTls(params)
   if (Either.isLeft(tls)) return Either.left(tls.left)
+  // Ignoring a search_path would silently put the tables in another schema: refused instead.
+  if (dialect === "pg" && params.has("options")) {
+    return invalid("the options parameter is not supported; set a search_path with ALTER ROLE ... SET search_path")
+  }
 
   // libpq and SQLAlchemy also take these as parameters (a socket directory as `host`).
   const socket = dialect === "pg" ? first(params, "host") : first(params, "unix_socket", "socket")
