@@ -150,3 +150,31 @@ describe("no secret in any error or log", () => {
     for (const url of corpus()) expectClean(url, captured.lines)
   }, 120_000)
 })
+
+describe("no secret in errors of a pool that was built, then lost its server", () => {
+  // PostgreSQL trusts local logins, so a password is accepted and the pool builds.
+  it("PostgreSQL through a proxy that is cut", async () => {
+    const target = new URL(postgresUrl)
+    const proxy = await startProxy({ host: target.hostname, port: Number(target.port) })
+    const url = `postgres://${target.username}:${SECRET}@127.0.0.1:${proxy.port}${target.pathname}`
+    const captured = captureConsole()
+    const session = SqlSession.fromUrl(`lost-${Date.now()}`, { url, ...options })
+    const failures: Array<unknown> = []
+    try {
+      await session.getItems()
+      await proxy.cut()
+      for (const call of [() => session.getItems(), () => session.addItems([{ role: "user", content: "x" }])]) {
+        failures.push(await call().then(() => undefined, (error: unknown) => error))
+      }
+    } finally {
+      await session.close()
+      await proxy.close()
+      captured.restore()
+    }
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(Error)
+      expectClean(url, channels(failure))
+    }
+    expectClean(url, captured.lines)
+  }, 60_000)
+})
