@@ -276,6 +276,8 @@ export const clientLayer = (
     if (Cause.isInterruptedOnly(cause)) return Layer.failCause(cause as Cause.Cause<never>)
     const error = Cause.squash(cause)
     if (error instanceof SessionStoreError) return Layer.fail(error)
+    // SqlError only wraps the driver's error: keep the driver's, scrubbed.
+    const driverError = (error as { _tag?: unknown })?._tag === "SqlError" ? (error as { cause?: unknown }).cause ?? error : error
     const detail = database.dialect !== "sqlite" && isTlsRefused(error)
       ? `the server refused TLS (sslmode=${database.tls.mode}); use sslmode=prefer or sslmode=disable for a server without TLS`
       : scrubText(detailOf(error), secrets)
@@ -283,7 +285,7 @@ export const clientLayer = (
       new SessionStoreError({
         operation: "connect",
         message: `could not connect to ${where}: ${detail}`,
-        cause: scrubCause((error as { _tag?: unknown })?._tag === "SqlError" ? (error as { cause?: unknown }).cause ?? error : error, secrets)
+        cause: scrubCause(driverError, secrets)
       })
     )
   })

@@ -51,7 +51,7 @@ export const describeDatabase = (database: DatabaseUrl): string => {
 
 /** The URL with any password replaced, safe to print (used by the test support and the benchmark). */
 export const redactUrl = (url: string): string =>
-  url.replace(/^([^:/?#]+:\/\/[^:/?#@]*):[^@]*@/, "$1:***@").replace(/([?&]password=)[^&]*/gi, "$1***")
+  url.replace(/^([^:/?#]+:\/\/[^:/?#@]*):.*@/s, "$1:***@").replace(/([?&]password=)[^&]*/gi, "$1***")
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9]*)(?:\+[A-Za-z0-9_]+)?:(.*)$/s
 
