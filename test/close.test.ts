@@ -35,8 +35,11 @@ const settleAll = (calls: ReadonlyArray<Promise<unknown>>) => Promise.all(calls.
 
 const urlFor = (db: (typeof all)[number]) => db.dialect === "sqlite" ? `sqlite:${join(scratch, `${uniqueId()}.db`)}` : db.url
 
-/** Runs a fixture in a child process, killed after `seconds` (then `killed` is true). */
-const runChild = (args: ReadonlyArray<string>, env: Record<string, string> = {}, seconds = 20) =>
+/**
+ * Runs a fixture in a child process, killed after `seconds` (then `killed` is true): a hang
+ * detector with room for a loaded machine, since PostgreSQL's idle connections close after 5 s.
+ */
+const runChild = (args: ReadonlyArray<string>, env: Record<string, string> = {}, seconds = 30) =>
   new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
@@ -74,10 +77,10 @@ for (const db of all) {
 
     it("lets a script that never calls close() exit once it is idle", async () => {
       const child = await runChild(["test/fixtures/idle.ts", urlFor(db)])
-      expect(child.killed, `the script was still running after 20 s: ${child.stderr}`).toBe(false)
+      expect(child.killed, `the script was still running after 30 s: ${child.stderr}`).toBe(false)
       expect(child.code, child.stderr).toBe(0)
       expect(JSON.parse(child.stdout)).toEqual({ items: 1 })
-    }, 30_000)
+    }, 45_000)
   })
 }
 
@@ -120,5 +123,5 @@ describe("a missing dialect package", () => {
     expect(results.fromUrl).toEqual(expected)
     expect(results.layerFromUrl).toEqual(expected)
     if (pkg === "@effect/sql-sqlite-node") expect(results.layerTest).toEqual(expected)
-  }, 30_000)
+  }, 45_000)
 })
