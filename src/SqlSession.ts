@@ -8,8 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
-import { parseDatabaseUrl } from "./internal/url.js"
+import { Cause, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Runtime } from "effect"
+import { prepareFromUrl } from "./internal/fromUrl.js"
 import {
   type HistoryMutation,
   type HistoryTransaction,
@@ -66,21 +66,25 @@ const closedError = () => new SessionClosedError({ message: "this session store 
  */
 export class SqlSessionPool {
   #layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>
-  #runtime: Promise<StoreRuntime> | undefined
-  #closed = false
+  #runtime: StoreRuntime | undefined
+  /** `#runtime` once built: calls then run on it directly, without providing it each time. */
+  #built: Runtime.Runtime<SessionStore> | undefined
+  /** Calls in flight: `close()` interrupts them, so every one settles. */
+  readonly #calls = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  #closing: Promise<void> | undefined
 
   private constructor(layer: Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError>) {
     this.#layer = layer
   }
 
   /**
-   * A pool for a database URL. Nothing connects until the first call; an invalid URL or table
-   * name throws `InvalidArgumentError` here.
+   * A pool for a database URL. Nothing connects until the first call; an invalid URL, table
+   * name, `maxConnections`, `connectTimeout` or `maxItemBytes` throws `InvalidArgumentError` here.
    */
   static fromUrl(options: SqlSessionOptions): SqlSessionPool {
     const { url, ...rest } = options
-    const database = parseDatabaseUrl(url)
-    if (database._tag === "Left") throw database.left
+    const prepared = prepareFromUrl(url, rest)
+    if (Either.isLeft(prepared)) throw prepared.left
     return new SqlSessionPool(SqlSessionStore.layerFromUrl(url, rest))
   }
 
@@ -98,43 +102,63 @@ export class SqlSessionPool {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closed
+    return this.#closing !== undefined
   }
 
-  /** Runs an effect that needs the store, rejecting with the tagged error on failure. */
+  /**
+   * Runs an effect that needs the store, rejecting with the tagged error on failure, or with
+   * `SessionClosedError` when `close()` comes first.
+   */
   async run<A, E>(effect: Effect.Effect<A, E, SessionStore>): Promise<A> {
-    const runtime = await this.#acquire()
-    const exit = await runtime.runPromiseExit(effect)
+    if (this.closed) throw closedError()
+    const runtime = this.#runtime ??= ManagedRuntime.make(this.#layer)
+    const fiber = this.#built !== undefined
+      ? Runtime.runFork(this.#built)(effect)
+      : Effect.runFork(
+        Effect.flatMap(Effect.exit(runtime.runtimeEffect), (built): Effect.Effect<A, E | SessionStoreError | InvalidArgumentError> => {
+          if (Exit.isSuccess(built)) {
+            if (this.#runtime === runtime) this.#built = built.value
+            return Effect.provide(effect, built.value)
+          }
+          if (!Exit.isInterrupted(built)) this.#forget(runtime)
+          return Effect.failCause(built.cause)
+        })
+      )
+    const tracked = fiber as Fiber.RuntimeFiber<unknown, unknown>
+    this.#calls.add(tracked)
+    const exit = await new Promise<Exit.Exit<A, unknown>>((resolve) => fiber.addObserver(resolve))
+    this.#calls.delete(tracked)
     if (Exit.isSuccess(exit)) return exit.value
+    if (this.closed && Exit.isInterrupted(exit)) throw closedError()
     throw toRejection(exit.cause)
   }
 
-  /** Releases the pool. Calls made afterwards reject with `SessionClosedError`. */
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    const runtime = this.#runtime
+  /**
+   * A pool that failed to build is not kept: the next call tries again, so an application
+   * recovers by itself once the database is back.
+   */
+  #forget(runtime: StoreRuntime): void {
+    if (this.#runtime !== runtime) return
     this.#runtime = undefined
-    if (runtime !== undefined) {
-      await runtime.then((built) => built.dispose(), () => undefined)
-    }
+    this.#built = undefined
+    void runtime.dispose().catch(() => undefined)
   }
 
-  #acquire(): Promise<StoreRuntime> {
-    if (this.#closed) return Promise.reject(closedError())
-    if (this.#runtime === undefined) {
-      const runtime = ManagedRuntime.make(this.#layer)
-      const building = Effect.runPromiseExit(runtime.runtimeEffect).then(async (exit) => {
-        if (Exit.isSuccess(exit)) return runtime
-        // A pool that failed to build is not kept: the next call tries again, so an
-        // application recovers by itself once the database is back.
-        if (this.#runtime === building) this.#runtime = undefined
-        await runtime.dispose().catch(() => undefined)
-        throw toRejection(exit.cause)
-      })
-      this.#runtime = building
-    }
-    return this.#runtime
+  /**
+   * Releases the pool. Calls in flight settle at once with their result or `SessionClosedError`
+   * (a write that already reached the database finishes first); calls made afterwards reject
+   * with `SessionClosedError`.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing
+    const runtime = this.#runtime
+    this.#runtime = undefined
+    this.#built = undefined
+    const calls = [...this.#calls]
+    this.#closing = Effect.runPromise(Fiber.interruptAll(calls)).then(async () => {
+      if (runtime !== undefined) await runtime.dispose().catch(() => undefined)
+    })
+    return this.#closing
   }
 }
 
@@ -194,7 +218,7 @@ export class SqlSession {
 
   /**
    * A session with a pool of its own; `close()` releases the pool. Nothing connects until the
-   * first call. Throws `InvalidArgumentError` for an invalid URL.
+   * first call. Throws `InvalidArgumentError` for an invalid URL or option (see `SqlSessionPool.fromUrl`).
    */
   static fromUrl(sessionId: string, options: SqlSessionOptions): SqlSession {
     return new SqlSession(sessionId, SqlSessionPool.fromUrl(options), true)

@@ -9,11 +9,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, Schema, type Tracer } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
-import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
+import { clientLayer, type ConnectionOptions, importDialect } from "./internal/clientLayer.js"
+import { prepareFromUrl } from "./internal/fromUrl.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { migrationKeys } from "./internal/migrations.js"
 import { retryTransient } from "./internal/retry.js"
-import { parseDatabaseUrl } from "./internal/url.js"
 import {
   detectFeatures,
   makeStatements,
@@ -712,7 +712,7 @@ export const layerTest = (
   options: Omit<SqlSessionStoreOptions, "createTables"> = {}
 ): Layer.Layer<SessionStore, InvalidArgumentError | SessionStoreError> =>
   Layer.unwrapEffect(
-    Effect.promise(() => import("@effect/sql-sqlite-node")).pipe(
+    importDialect("sqlite", () => import("@effect/sql-sqlite-node")).pipe(
       Effect.map(({ SqliteClient }) =>
         layer({ ...options, createTables: true }).pipe(
           // The config is a constant, so the client's ConfigError cannot happen.
@@ -797,9 +797,10 @@ export const migrations = (
 export interface UrlOptions extends SqlSessionStoreOptions, ConnectionOptions {}
 
 /**
- * The store and its own connection pool, from a database URL (see the README for the forms,
- * SQLAlchemy's included). Every failure, building the pool too, is a `SessionStoreError` within
- * `connectTimeout`; the URL is kept `Redacted`.
+ * The store and its own connection pool, from a database URL (see docs/urls.md for the forms,
+ * SQLAlchemy's included, and the TLS parameters). An invalid URL or option fails the layer with
+ * `InvalidArgumentError` before anything is built; every other failure, building the pool too,
+ * is a `SessionStoreError` within `connectTimeout`. Neither ever contains the URL or password.
  *
  * @example
  * ```ts
@@ -819,10 +820,8 @@ export const layerFromUrl = (
   url: Redacted.Redacted<string> | string,
   options: UrlOptions = {}
 ): Layer.Layer<SessionStore, SessionStoreError | InvalidArgumentError> => {
-  const { connectTimeout, maxConnections, ...storeOptions } = options
-  const database = parseDatabaseUrl(typeof url === "string" ? url : Redacted.value(url))
-  if (Either.isLeft(database)) return Layer.fail(database.left)
-  return layer(storeOptions).pipe(
-    Layer.provide(clientLayer(database.right, { connectTimeout, maxConnections }))
-  )
+  const prepared = prepareFromUrl(url, options)
+  if (Either.isLeft(prepared)) return Layer.fail(prepared.left)
+  const { connection, database, storeOptions } = prepared.right
+  return layer(storeOptions).pipe(Layer.provide(clientLayer(database, connection)))
 }

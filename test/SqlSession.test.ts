@@ -2,7 +2,6 @@
  * The Promise face: URLs, errors as `Error`s with tags, closing, shared pools, and connection
  * failures that are typed, bounded by the connect timeout, and never print the password.
  */
-import { Either } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,7 +15,6 @@ import {
   SqlSession,
   SqlSessionPool
 } from "../src/index.js"
-import { parseDatabaseUrl } from "../src/internal/url.js"
 import { all, uniqueId } from "./support/databases.js"
 import { startProxy } from "./support/tcpProxy.js"
 
@@ -24,40 +22,6 @@ const turn = (n: number) => ({ role: "user" as const, content: `turn ${n}` })
 
 const scratch = mkdtempSync(join(tmpdir(), "sql-session-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
-
-describe("database URLs", () => {
-  it.each([
-    ["postgres://u:p@h:5432/db", { dialect: "pg", url: "postgres://u:p@h:5432/db" }],
-    ["postgresql://h/db", { dialect: "pg", url: "postgres://h/db" }],
-    ["postgresql+asyncpg://u@h:5432/db", { dialect: "pg", url: "postgres://u@h:5432/db" }],
-    ["postgresql+psycopg://u@h/db?sslmode=disable", { dialect: "pg", url: "postgres://u@h/db?sslmode=disable" }],
-    ["mysql://root@127.0.0.1:3306/test", { dialect: "mysql", url: "mysql://root@127.0.0.1:3306/test" }],
-    ["mariadb://root@h/test", { dialect: "mysql", url: "mysql://root@h/test" }],
-    ["mysql+aiomysql://root:pw@h:3306/test", { dialect: "mysql", url: "mysql://root:pw@h:3306/test" }],
-    ["sqlite::memory:", { dialect: "sqlite", filename: ":memory:" }],
-    ["sqlite:relative.db", { dialect: "sqlite", filename: "relative.db" }],
-    ["sqlite:/abs/path.db", { dialect: "sqlite", filename: "/abs/path.db" }],
-    ["sqlite+aiosqlite:///file.db", { dialect: "sqlite", filename: "file.db" }],
-    ["sqlite:////abs/file.db", { dialect: "sqlite", filename: "/abs/file.db" }],
-    ["sqlite+aiosqlite:///:memory:", { dialect: "sqlite", filename: ":memory:" }],
-    ["sqlite://", { dialect: "sqlite", filename: ":memory:" }]
-  ])("parses %s", (url, expected) => {
-    expect(Either.getOrThrow(parseDatabaseUrl(url))).toEqual(expected)
-  })
-
-  it.each(["", "localhost:5432", "oracle://h/db", "postgres:h/db", "sqlite://host/file.db"])(
-    "refuses %j with InvalidArgumentError",
-    (url) => {
-      expect(() => SqlSession.fromUrl("s", { url })).toThrow(InvalidArgumentError)
-    }
-  )
-
-  it("never echoes a password in the error for a bad URL", () => {
-    const error = Either.flip(parseDatabaseUrl("oracle://admin:hunter2@h/db")).pipe(Either.getOrThrow)
-    expect(error.message).not.toContain("hunter2")
-    expect(error.message).toContain("admin:***@")
-  })
-})
 
 describe("SqlSession on SQLite", () => {
   it("stores, reads, pops and clears through the Session protocol", async () => {
