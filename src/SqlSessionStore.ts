@@ -160,19 +160,24 @@ export const make = (
     const sessionIdError = sessionIdErrorWith(
       sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
     )
-    if (options.createTables === true) {
-      yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
-    }
     // One query: which tables exist (on tables made by the Python SDK there is no operations table
     // until migrations add it), and on MySQL how session ids compare.
-    const tables = yield* inspectTables(sql, names).pipe(
-      Effect.flatMap((report) => Effect.map(tableProblem(sql, names, report), (problem) => ({ report, problem }))),
-      Effect.mapError(storeError("connect"))
-    )
-    if (tables.problem !== undefined) {
-      return yield* new SessionStoreError({ operation: "connect", message: `SqlSessionStore: ${tables.problem}` })
+    const checkTables = (requirePresent: boolean) =>
+      inspectTables(sql, names).pipe(
+        Effect.flatMap((report) =>
+          Effect.flatMap(tableProblem(sql, names, report, requirePresent), (problem) =>
+            problem === undefined
+              ? Effect.succeed(report)
+              : Effect.fail(new SessionStoreError({ operation: "connect", message: `SqlSessionStore: ${problem}` })))
+        ),
+        Effect.catchTag("SqlError", (error) => Effect.fail(storeError("connect")(error)))
+      )
+    if (options.createTables === true) {
+      // Existing tables first: DDL against a case-insensitive sessions table fails obscurely.
+      yield* checkTables(false)
+      yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
     }
-    const hasOperations = tables.report.present.has(names.operations)
+    const hasOperations = (yield* checkTables(true)).present.has(names.operations)
 
     // Built once: each carries its own tagged retry counter and its tagged operation counters.
     const retry = {

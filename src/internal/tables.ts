@@ -90,16 +90,18 @@ const foreignKeysToSessions = (sql: SqlClient.SqlClient, names: TableNames) =>
 const quote = (name: string) => `\`${name}\``
 
 /**
- * The problem with the tables, in words, or `undefined` when the store can use them. Only a
- * problem costs a second query (for the foreign keys the fix must drop and restore).
+ * The problem with the tables, in words, or `undefined` when the store can use them. Missing
+ * tables are a problem only when they must exist (`requirePresent`). Only a collation problem
+ * costs a second query (for the foreign keys its fix must drop and restore).
  */
 export const tableProblem = (
   sql: SqlClient.SqlClient,
   names: TableNames,
-  report: TableReport
+  report: TableReport,
+  requirePresent: boolean
 ): Effect.Effect<string | undefined, SqlError> => {
   const missing = [names.sessions, names.messages].filter((name) => !report.present.has(name))
-  if (missing.length > 0) {
+  if (requirePresent && missing.length > 0) {
     return Effect.succeed(
       `table ${missing.map((name) => JSON.stringify(name)).join(" and ")} does not exist: ${MISSING_TABLE_ADVICE}`
     )

@@ -245,7 +245,7 @@ for (const db of all) {
         const store = yield* SqlSessionStore.make({ createTables: true, schema: WithRole })
         const id = uniqueId("pyschema")
         yield* store.addItems(id, [{ role: "user", content: "kept" }])
-        const [written] = pythonDumps([{ type: "reasoning", summary: [], score: Number.NaN }])
+        const [written] = pythonDumps([{ type: "reasoning", summary: [] }])
         yield* insertRaw(id, written!.sdk)
         yield* insertRaw(id, "{corrupt")
         expect(Option.getOrThrow(yield* store.popItem(id))).toEqual({ role: "user", content: "kept" })
