@@ -580,9 +580,9 @@ const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number, li
   const encodeOne = (item: Item, index: number): Effect.Effect<string, InvalidItemError> =>
     Effect.mapError(encodeWithSchema(item), (error) => unstorable(index, formatError(error), error))
 
-  // MySQL/MariaDB: one item must fit in one packet with its statement; refused here, before
+  // One item must fit in one statement (on MySQL/MariaDB in one packet): refused here, before
   // the server would drop the connection.
-  const packetBytes = limits.maxItemBytes ?? Number.POSITIVE_INFINITY
+  const packetBytes = limits.maxItemBytes
   const itemLimit = Math.min(maxItemBytes, packetBytes)
   const sizeError = (text: string, index: number): InvalidItemError | undefined => {
     // A UTF-8 byte is at most 3 per UTF-16 unit: most items need no byte count at all.
@@ -596,9 +596,8 @@ const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number, li
     }
     return bytes <= packetBytes ? undefined : new InvalidItemError({
       index,
-      message: `item ${index} is ${bytes} bytes encoded, more than one statement can carry on this server: ` +
-        `with ${limits.packetSetting} an item may have at most ${packetBytes} bytes. ` +
-        "Raise max_allowed_packet on the server, or store smaller items"
+      message: `item ${index} is ${bytes} bytes encoded, over the ${packetBytes} bytes one statement can carry ` +
+        `for an item on this database: ${limits.itemLimitReason}`
     })
   }
 

@@ -13,10 +13,10 @@ export interface ChunkLimits {
   readonly maxBytes: number
   /** Bytes one row costs beyond its text: the session id bound again, and the wire's framing. */
   readonly rowOverhead: (sessionIdBytes: number) => number
-  /** Largest single item one statement can carry, when the server sets it (`max_allowed_packet`). */
-  readonly maxItemBytes: number | undefined
-  /** The server setting behind `maxItemBytes`, for error messages. */
-  readonly packetSetting: string | undefined
+  /** Largest single item one statement can carry. */
+  readonly maxItemBytes: number
+  /** What sets `maxItemBytes`, and what to do about it, for error messages. */
+  readonly itemLimitReason: string
 }
 
 /** Room left in a MySQL packet for the statement header, parameter types and lengths. */
@@ -33,8 +33,9 @@ export const chunkLimits = (sql: SqlClient.SqlClient, maxPacketBytes: number | u
       maxBytes: STATEMENT_BYTES,
       // An array literal quotes each element and may escape every character.
       rowOverhead: () => 4,
-      maxItemBytes: undefined,
-      packetSetting: undefined
+      // Escaped, it must stay under PostgreSQL's 1 GB limit on one message.
+      maxItemBytes: 400 * 1024 * 1024,
+      itemLimitReason: "PostgreSQL takes at most 1 GB in one message, and an item may double when escaped"
     }),
     // Two parameters a row, under MySQL's 65,535; the whole statement must fit in one packet.
     mysql: (): ChunkLimits => {
@@ -46,7 +47,7 @@ export const chunkLimits = (sql: SqlClient.SqlClient, maxPacketBytes: number | u
         // Each value: a type (2 bytes) and a length prefix (at most 9).
         rowOverhead: (sessionIdBytes) => sessionIdBytes + 2 * 11,
         maxItemBytes: budget - 1024 - 22,
-        packetSetting: `max_allowed_packet (${packet} bytes)`
+        itemLimitReason: `the server's max_allowed_packet is ${packet} bytes; raise it on the server to store larger items`
       }
     },
     // Two parameters a row, under SQLite's 32,766.
@@ -54,8 +55,8 @@ export const chunkLimits = (sql: SqlClient.SqlClient, maxPacketBytes: number | u
       maxRows: 8_000,
       maxBytes: STATEMENT_BYTES,
       rowOverhead: (sessionIdBytes) => sessionIdBytes,
-      maxItemBytes: undefined,
-      packetSetting: undefined
+      maxItemBytes: 1_000_000_000,
+      itemLimitReason: "SQLite stores at most 1,000,000,000 bytes in one value (SQLITE_MAX_LENGTH)"
     })
   })
 
