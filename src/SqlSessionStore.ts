@@ -342,32 +342,34 @@ export const make = (
         const invalid = sessionIdError(sessionId)
         if (invalid !== undefined) return Effect.fail(invalid)
         span.attribute("session.id", sessionId)
-        const careful = popCarefully(sessionId).pipe(
-          retry.popItem,
-          Effect.mapError(storeError("popItem", sessionId)),
-          Effect.uninterruptible
-        )
-        const fast = statements.deleteNewest(sessionId).pipe(
+        const count = (item: Option.Option<Item>) => {
+          span.attribute("session.items", Option.isSome(item) ? 1 : 0)
+        }
+        // A custom schema may refuse rows Python reads: with one, every pop decodes before it deletes.
+        if (!codec.isDefault) {
+          return popCarefully(sessionId).pipe(
+            retry.popItem,
+            Effect.mapError(storeError("popItem", sessionId)),
+            Effect.uninterruptible,
+            Effect.tap(count)
+          )
+        }
+        const pop = statements.deleteNewest(sessionId).pipe(
           retry.popItem,
           Effect.mapError(storeError("popItem", sessionId)),
           Effect.uninterruptible
         )
         // The one-statement pop deletes only text that starts like an object, which the default
         // codec decodes whenever Python can read it: a popped row that fails to decode is
-        // unreadable for everyone, and the pop goes on down. A custom schema may refuse rows
-        // Python reads, so with one every pop decodes before it deletes.
-        const popDecodable: Effect.Effect<Option.Option<Item>, SessionStoreError> = codec.isDefault
-          ? Effect.flatMap(fast, (popped) =>
-            Option.isNone(popped)
-              ? Effect.succeedNone
-              : Effect.flatMap(
-                decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem"),
-                ([item]) => item === undefined ? popDecodable : Effect.succeedSome(item)
-              ))
-          : careful
-        return Effect.tap(popDecodable, (item) => {
-          span.attribute("session.items", Option.isSome(item) ? 1 : 0)
-        })
+        // unreadable for everyone, and the pop goes on down.
+        const popDecodable: Effect.Effect<Option.Option<Item>, SessionStoreError> = Effect.flatMap(pop, (popped) =>
+          Option.isNone(popped)
+            ? Effect.succeedNone
+            : Effect.flatMap(
+              decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem"),
+              ([item]) => item === undefined ? popDecodable : Effect.succeedSome(item)
+            ))
+        return Effect.tap(popDecodable, count)
       })
 
     const clearSession = (sessionId: string) =>
@@ -582,8 +584,8 @@ const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number, li
 
   // One item must fit in one statement (on MySQL/MariaDB in one packet): refused here, before
   // the server would drop the connection.
-  const packetBytes = limits.maxItemBytes
-  const itemLimit = Math.min(maxItemBytes, packetBytes)
+  const statementBytes = limits.maxItemBytes
+  const itemLimit = Math.min(maxItemBytes, statementBytes)
   const sizeError = (text: string, index: number): InvalidItemError | undefined => {
     // A UTF-8 byte is at most 3 per UTF-16 unit: most items need no byte count at all.
     if (text.length * 3 <= itemLimit) return undefined
@@ -594,9 +596,9 @@ const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number, li
         message: `item ${index} is ${bytes} bytes encoded, over maxItemBytes (${maxItemBytes})`
       })
     }
-    return bytes <= packetBytes ? undefined : new InvalidItemError({
+    return bytes <= statementBytes ? undefined : new InvalidItemError({
       index,
-      message: `item ${index} is ${bytes} bytes encoded, over the ${packetBytes} bytes one statement can carry ` +
+      message: `item ${index} is ${bytes} bytes encoded, over the ${statementBytes} bytes one statement can carry ` +
         `for an item on this database: ${limits.itemLimitReason}`
     })
   }

@@ -22,8 +22,11 @@ export interface ChunkLimits {
 /** Room left in a MySQL packet for the statement header, parameter types and lengths. */
 export const PACKET_HEADROOM = 64 * 1024
 
-/** A cap on one statement's values where the server's own limit is far higher (1 GB). */
-const STATEMENT_BYTES = 64 * 1024 * 1024
+/**
+ * A cap on one statement's values where the server's own limit is far higher (1 GB): it bounds
+ * the driver's copies of a huge batch, and costs a round trip per 16 MiB, which is nothing.
+ */
+const STATEMENT_BYTES = 16 * 1024 * 1024
 
 export const chunkLimits = (sql: SqlClient.SqlClient, maxPacketBytes: number | undefined): ChunkLimits =>
   sql.onDialectOrElse({
@@ -62,7 +65,7 @@ export const chunkLimits = (sql: SqlClient.SqlClient, maxPacketBytes: number | u
 
 /**
  * Cuts `texts` into consecutive runs that each fit `limits`, in order. One run when the batch
- * fits; a single text larger than the byte budget gets a run of its own (the caller refuses such
+ * fits (none when it is empty); a single text larger than the byte budget gets a run of its own (the caller refuses such
  * items up front where the server would).
  */
 export const planChunks = (
@@ -70,7 +73,8 @@ export const planChunks = (
   limits: ChunkLimits,
   sessionId: string
 ): ReadonlyArray<ReadonlyArray<string>> => {
-  // A UTF-16 unit is at most 3 UTF-8 bytes, and a session id at most 255 × 4.
+  if (texts.length === 0) return []
+  // A UTF-16 unit is at most 3 UTF-8 bytes.
   const roughRow = limits.rowOverhead(sessionId.length * 3)
   if (texts.length <= limits.maxRows) {
     let units = 0
@@ -83,7 +87,7 @@ export const planChunks = (
   let bytes = 0
   for (let index = 0; index < texts.length; index++) {
     const text = texts[index]!
-    const size = (text.length * 3 <= 1024 ? text.length * 3 : Buffer.byteLength(text, "utf8")) + rowOverhead
+    const size = Buffer.byteLength(text, "utf8") + rowOverhead
     if (index > start && (index - start >= limits.maxRows || bytes + size > limits.maxBytes)) {
       chunks.push(texts.slice(start, index))
       start = index

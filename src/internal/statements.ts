@@ -141,7 +141,10 @@ export const makeStatements = (
   // text Python can read that passes is an object, which the default codec decodes; so a popped
   // row that fails to decode is unreadable for everyone, and deleting it loses nothing.
   const objectText = sql.onDialectOrElse({
-    pg: () => sql`(message_data LIKE '{%' OR ltrim(left(message_data, 256), ' ' || chr(9) || chr(10) || chr(13)) LIKE '{%')`,
+    // substr reads only the start of a TOASTed value; LIKE on the column would read all of it.
+    pg: () =>
+      sql`(substr(message_data, 1, 1) = '{'
+        OR ltrim(substr(message_data, 1, 256), ' ' || chr(9) || chr(10) || chr(13)) LIKE '{%')`,
     mysql: () => sql`(message_data LIKE '{%' OR LEFT(message_data, 256) REGEXP '^[[:space:]]+[{]')`,
     orElse: () => sql`(message_data LIKE '{%' OR ltrim(substr(message_data, 1, 256), ' ' || char(9, 10, 13)) LIKE '{%')`
   })
@@ -179,11 +182,12 @@ export const makeStatements = (
       sql`INSERT INTO ${messages} ${sql.insert(data.map((message_data) => ({ session_id: sessionId, message_data })))}`
   })
 
+  const insertChunks = (sessionId: string, chunks: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.forEach(chunks, (chunk) => insertChunk(sessionId, chunk), { discard: true })
+
   /** Appends rows in as many statements as the limits need; the caller holds the session lock. */
   const insertMessages = (sessionId: string, data: ReadonlyArray<string>): Effect.Effect<void, SqlError> =>
-    data.length === 0
-      ? Effect.void
-      : Effect.forEach(planChunks(data, limits, sessionId), (chunk) => insertChunk(sessionId, chunk), { discard: true })
+    insertChunks(sessionId, planChunks(data, limits, sessionId))
 
   const touchSession = sql.onDialectOrElse({
     pg: () => (sessionId: string) =>
@@ -242,9 +246,10 @@ export const makeStatements = (
       // `unnest ... WITH ORDINALITY` keeps the caller's order. `clock_timestamp()` is read after
       // the lock, so readers that order by (created_at, id), like the Python SDK, agree with us.
       // A batch too big for one statement is cut, in one transaction that holds the lock.
-      appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
-        planChunks(data, limits, sessionId).length > 1
-          ? transaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data)))
+      appendMessages: (sessionId: string, data: ReadonlyArray<string>) => {
+        const chunks = planChunks(data, limits, sessionId)
+        return chunks.length > 1
+          ? transaction(Effect.zipRight(touchSession(sessionId), insertChunks(sessionId, chunks)))
           : sql`WITH touched AS (
               INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
               ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP
@@ -252,7 +257,8 @@ export const makeStatements = (
             INSERT INTO ${messages} (session_id, message_data, created_at)
             SELECT touched.session_id, batch.message_data, clock_timestamp()
             FROM touched, unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
-            ORDER BY batch.position`.pipe(Effect.asVoid),
+            ORDER BY batch.position`.pipe(Effect.asVoid)
+      },
       // One statement. `FOR UPDATE` waits for a concurrent pop; if that pop took our row, the
       // result is empty while the (older) snapshot still sees rows, and the statement runs again.
       deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> => {

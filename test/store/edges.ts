@@ -74,6 +74,18 @@ export const edgeTests = (it: It) => {
         yield* store.clearSession(id)
         yield* store.clearSession(other)
       }))
+
+    it.effect("writes three 6 MiB items in one call, more than one statement or MariaDB packet carries", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const id = uniqueId()
+        const big = (n: number) => ({ n, content: String(n).repeat(6 * 1024 * 1024) })
+        yield* store.addItems(id, [big(1), big(2), big(3)])
+        expect(yield* countMessages(id)).toBe(3)
+        expect((yield* store.getItems(id, 1))[0]).toEqual(big(3))
+        expect((yield* store.getItems(id)).map((item) => item.n)).toEqual([1, 2, 3])
+        yield* store.clearSession(id)
+      }))
   })
 
   describe("order seen by the Python SDK", () => {

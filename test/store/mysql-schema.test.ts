@@ -1,7 +1,7 @@
 /**
  * MySQL/MariaDB only: tables whose session ids compare case-insensitively are refused with the
- * fix, and items near the server's packet limit are stored or refused up front, never a dropped
- * connection.
+ * fix, and an item larger than the server's packet limit is refused up front, never a dropped
+ * connection. (Batches larger than one packet are in the behaviour suite.)
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, expect, it } from "@effect/vitest"
@@ -57,17 +57,13 @@ run(`Tables and packets on ${mysql.label}`, () => {
       for (const table of [operationsTable, messagesTable, sessionsTable]) yield* sql`DROP TABLE ${sql(table)}`
     }).pipe(Effect.provide(mysql.layer)))
 
-  it.effect("stores three 6 MiB items in one batch, and refuses an item no packet can carry up front", () =>
+  it.effect("refuses an item no packet can carry up front, and stays connected", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const packet = Number((yield* sql<{ packet: number | string }>`SELECT @@max_allowed_packet AS packet`)[0]!.packet)
       const store = yield* SqlSessionStore.make({ createTables: true, maxItemBytes: 4 * packet })
       const id = uniqueId()
-      const big = (n: number) => ({ n, content: String(n).repeat(6 * 1024 * 1024) })
-      yield* store.addItems(id, [big(1), big(2), big(3)])
-      expect((yield* store.getItems(id)).map((item) => item.n)).toEqual([1, 2, 3])
-      expect((yield* store.getItems(id, 1))[0]).toEqual(big(3))
-
+      yield* store.addItems(id, [{ n: 1 }, { n: 2 }, { n: 3 }])
       const tooBig = { content: "x".repeat(packet + 1024) }
       const error = yield* Effect.flip(store.addItems(id, [{ n: 4 }, tooBig]))
       assert.instanceOf(error, InvalidItemError)
