@@ -5,8 +5,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, expect, type Vitest } from "@effect/vitest"
-import { Effect } from "effect"
-import { type Item, SessionStore, SessionStoreError, SqlSessionStore } from "../../src/index.js"
+import { Effect, Option, Schema } from "effect"
+import { type Item, ItemFromJson, JsonObject, SessionStore, SessionStoreError, SqlSessionStore } from "../../src/index.js"
 import { uniqueId, uniqueTable } from "../support/databases.js"
 import { countMessages } from "./support.js"
 
@@ -85,6 +85,26 @@ export const edgeTests = (it: It) => {
         expect((yield* store.getItems(id, 1))[0]).toEqual(big(3))
         expect((yield* store.getItems(id)).map((item) => item.n)).toEqual([1, 2, 3])
         yield* store.clearSession(id)
+      }))
+  })
+
+  describe("popItem with a custom schema", () => {
+    it.effect("decodes before it deletes, and never gives one item to two concurrent pops", () =>
+      Effect.gen(function*() {
+        const Strict = Schema.compose(
+          ItemFromJson,
+          JsonObject.pipe(Schema.filter((item) => typeof item.n === "number" || "items need a number n"))
+        )
+        const store = yield* SqlSessionStore.make({ schema: Strict })
+        const id = uniqueId()
+        yield* store.addItems(id, Array.from({ length: 20 }, (_, n) => small(n)))
+        const popped = yield* Effect.forEach(Array.from({ length: 24 }), () => store.popItem(id), {
+          concurrency: "unbounded"
+        })
+        const numbers = popped.filter(Option.isSome).map((item) => item.value.n)
+        expect(numbers).toHaveLength(20)
+        expect(new Set(numbers).size).toBe(20)
+        expect(yield* countMessages(id)).toBe(0)
       }))
   })
 
