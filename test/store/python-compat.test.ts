@@ -204,6 +204,32 @@ print(json.dumps([reads(t) for t in data]))`,
     expect(verdicts.filter(Boolean).length).toBeGreaterThan(10)
     texts.forEach((text, index) => expect(isPythonReadable(text), JSON.stringify(text)).toBe(verdicts[index]))
   })
+
+  it("agrees with Python on texts stitched from JSON and Python's constants", () => {
+    const piece = fc.constantFrom(
+      "NaN", "Infinity", "-Infinity", "-", "{", "}", "[", "]", ",", ":", " ", "\"", "\\", "\\\"", "\"k\"", "\"NaN\"",
+      "1", "0", "e", ".", "true", "null", "n", "I"
+    )
+    const texts = fc.sample(fc.array(piece, { minLength: 1, maxLength: 9 }).map((parts) => parts.join("")), {
+      numRuns: 3000,
+      seed: 4
+    })
+    // Wrapped as a value in an object too, where Python's constants are most likely to appear.
+    const candidates = [...texts, ...texts.map((text) => `{"v": ${text}}`)]
+    const verdicts = python(
+      `def reads(t):
+    try:
+        json.loads(t)
+        return True
+    except ValueError:
+        return False
+print(json.dumps([reads(t) for t in data]))`,
+      candidates
+    ) as Array<boolean>
+    expect(verdicts.filter(Boolean).length).toBeGreaterThan(100)
+    const disagreements = candidates.filter((text, index) => isPythonReadable(text) !== verdicts[index])
+    expect(disagreements).toEqual([])
+  })
 })
 
 for (const db of all) {
