@@ -48,6 +48,19 @@ const tagFloats = (value: unknown): unknown => {
   return value
 }
 
+/** Whether Python's `json.loads` reads each text. */
+const pythonReads = (texts: ReadonlyArray<string>): Array<boolean> =>
+  python(
+    `def reads(t):
+    try:
+        json.loads(t)
+        return True
+    except ValueError:
+        return False
+print(json.dumps([reads(t) for t in data]))`,
+    texts
+  ) as Array<boolean>
+
 /** What Python's `json.dumps(item)` writes, with the SDK's settings and with the defaults. */
 const pythonDumps = (items: ReadonlyArray<unknown>): Array<{ sdk: string; plain: string }> =>
   python(
@@ -191,16 +204,7 @@ describe("rows the Python SDK writes", () => {
       "{\"a\": \"\\ud800\"}", "{\"a\": 1e400}", "{\"a\": 12345678901234567890}", "{\"a\": \"tab\there\"}", "",
       "{\"a\": \"\\u0000\"}", "{\"a\":1}\n", "\t{\"a\":1}", "{\"a\": Infinity, \"b\": \"Infinity\"}", "{\"a\": [1 NaN]}"
     ]
-    const verdicts = python(
-      `def reads(t):
-    try:
-        json.loads(t)
-        return True
-    except ValueError:
-        return False
-print(json.dumps([reads(t) for t in data]))`,
-      texts
-    ) as Array<boolean>
+    const verdicts = pythonReads(texts)
     expect(verdicts.filter(Boolean).length).toBeGreaterThan(10)
     texts.forEach((text, index) => expect(isPythonReadable(text), JSON.stringify(text)).toBe(verdicts[index]))
   })
@@ -216,16 +220,7 @@ print(json.dumps([reads(t) for t in data]))`,
     })
     // Wrapped as a value in an object too, where Python's constants are most likely to appear.
     const candidates = [...texts, ...texts.map((text) => `{"v": ${text}}`)]
-    const verdicts = python(
-      `def reads(t):
-    try:
-        json.loads(t)
-        return True
-    except ValueError:
-        return False
-print(json.dumps([reads(t) for t in data]))`,
-      candidates
-    ) as Array<boolean>
+    const verdicts = pythonReads(candidates)
     expect(verdicts.filter(Boolean).length).toBeGreaterThan(100)
     const disagreements = candidates.filter((text, index) => isPythonReadable(text) !== verdicts[index])
     expect(disagreements).toEqual([])
