@@ -47,7 +47,10 @@ import {
  * @since 0.1.0
  */
 export interface SqlSessionStoreOptions {
-  /** Create the tables and index when missing (idempotent, safe from many processes). Default `false`. */
+  /**
+   * Create the tables and index when missing (idempotent, safe from many processes). Default
+   * `false`: then building the store fails with `SessionStoreError` when a table is missing.
+   */
   readonly createTables?: boolean | undefined
   /** Default `agent_sessions`, as in the Python SDK. */
   readonly sessionsTable?: string | undefined
@@ -57,7 +60,10 @@ export interface SqlSessionStoreOptions {
   readonly operationsTable?: string | undefined
   /** From the stored text to an item. Default `ItemFromJson`. */
   readonly schema?: Schema.Schema<Item, string> | undefined
-  /** Largest encoded item, in UTF-8 bytes. Default 8 MiB. */
+  /**
+   * Largest encoded item, in UTF-8 bytes. Default 8 MiB. An item must also fit in one statement:
+   * on MySQL/MariaDB the server's `max_allowed_packet` (see docs/limits.md).
+   */
   readonly maxItemBytes?: number | undefined
 }
 
