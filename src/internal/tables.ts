@@ -22,7 +22,7 @@ export interface TableReport {
   readonly sessionIdColumns: ReadonlyArray<SessionIdColumn>
 }
 
-/** Reads the report in one query; the store already ran one at construction for the operations table. */
+/** Reads the report in one query (where the store used to look only for the operations table). */
 export const inspectTables = (sql: SqlClient.SqlClient, names: TableNames): Effect.Effect<TableReport, SqlError> => {
   const all = [names.sessions, names.messages, names.operations]
   return sql.onDialectOrElse({
