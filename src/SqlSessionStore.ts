@@ -10,10 +10,12 @@ import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, S
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
 import { clientLayer, type ConnectionOptions, importDialect } from "./internal/clientLayer.js"
+import type { ChunkLimits } from "./internal/chunking.js"
 import { prepareFromUrl } from "./internal/fromUrl.js"
-import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
+import { canonicalJson, decodeItem, encodeItem, isPythonReadable } from "./internal/json.js"
 import { migrationKeys } from "./internal/migrations.js"
 import { retryTransient } from "./internal/retry.js"
+import { inspectTables, isMissingTable, MISSING_TABLE_ADVICE, tableProblem } from "./internal/tables.js"
 import {
   detectFeatures,
   makeStatements,
@@ -46,7 +48,10 @@ import {
  * @since 0.1.0
  */
 export interface SqlSessionStoreOptions {
-  /** Create the tables and index when missing (idempotent, safe from many processes). Default `false`. */
+  /**
+   * Create the tables and index when missing (idempotent, safe from many processes). Default
+   * `false`: then building the store fails with `SessionStoreError` when a table is missing.
+   */
   readonly createTables?: boolean | undefined
   /** Default `agent_sessions`, as in the Python SDK. */
   readonly sessionsTable?: string | undefined
@@ -56,7 +61,10 @@ export interface SqlSessionStoreOptions {
   readonly operationsTable?: string | undefined
   /** From the stored text to an item. Default `ItemFromJson`. */
   readonly schema?: Schema.Schema<Item, string> | undefined
-  /** Largest encoded item, in UTF-8 bytes. Default 8 MiB. */
+  /**
+   * Largest encoded item, in UTF-8 bytes. Default 8 MiB. An item must also fit in one statement:
+   * on MySQL/MariaDB the server's `max_allowed_packet` (see docs/limits.md).
+   */
   readonly maxItemBytes?: number | undefined
 }
 
@@ -86,12 +94,14 @@ const resolveTableNames = (options: SqlSessionStoreOptions) =>
 const storeError = (operation: string, sessionId?: string) => (error: SqlError): SessionStoreError => {
   const cause = error.cause ?? error
   const detail = cause instanceof Error ? cause.message : String(cause)
+  // The driver's words for a missing table (42P01, 1146, "no such table") do not say what to do.
+  const advice = isMissingTable(cause) ? ` (a table does not exist: ${MISSING_TABLE_ADVICE})` : ""
   return new SessionStoreError({
     operation,
     sessionId,
     message: `${operation} failed${sessionId === undefined ? "" : ` for session ${JSON.stringify(sessionId)}`}: ${
       detail || error.message
-    }`,
+    }${advice}`,
     cause
   })
 }
@@ -157,11 +167,24 @@ export const make = (
     const sessionIdError = sessionIdErrorWith(
       sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
     )
+    // One query: which tables exist (on tables made by the Python SDK there is no operations table
+    // until migrations add it), and on MySQL how session ids compare.
+    const checkTables = (requirePresent: boolean) =>
+      inspectTables(sql, names).pipe(
+        Effect.flatMap((report) =>
+          Effect.flatMap(tableProblem(sql, names, report, requirePresent), (problem) =>
+            problem === undefined
+              ? Effect.succeed(report)
+              : Effect.fail(new SessionStoreError({ operation: "connect", message: `SqlSessionStore: ${problem}` })))
+        ),
+        Effect.catchTag("SqlError", (error) => Effect.fail(storeError("connect")(error)))
+      )
     if (options.createTables === true) {
+      // Existing tables first: DDL against a case-insensitive sessions table fails obscurely.
+      yield* checkTables(false)
       yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
     }
-    // On tables made by the Python SDK there is no operations table until migrations add it.
-    const hasOperations = yield* statements.hasOperationsTable.pipe(Effect.mapError(storeError("connect")))
+    const hasOperations = (yield* checkTables(true)).present.has(names.operations)
 
     // Built once: each carries its own tagged retry counter and its tagged operation counters.
     const retry = {
@@ -184,7 +207,7 @@ export const make = (
     }
 
     const schema = options.schema ?? ItemFromJson
-    const codec = makeCodec(schema, maxItemBytes)
+    const codec = makeCodec(schema, maxItemBytes, statements.limits)
 
     // The four session operations below are the hot path: a handful of effects around one
     // statement, with no generator, so the store's own cost stays small next to the round trip.
@@ -262,9 +285,12 @@ export const make = (
         span.attribute("session.id", sessionId)
         span.attribute("session.limit", limit ?? "all")
         if (limit !== undefined && limit <= 0) return Effect.succeed<ReadonlyArray<Item>>([])
-        const read = limit === undefined
+        const read = limit === undefined || limit > MAX_SQL_LIMIT
           ? Effect.flatMap(statements.selectAll(sessionId), (rows) =>
-            Effect.map(decodeRows(rows, sessionId, "getItems"), decodable))
+            Effect.map(decodeRows(rows, sessionId, "getItems"), (items) => {
+              const all = decodable(items)
+              return limit === undefined || all.length <= limit ? all : all.slice(all.length - limit)
+            }))
           : Effect.map(readNewest(sessionId, limit, statements.selectNewest, "getItems"), ({ items }) => items.reverse())
         return read.pipe(
           retry.getItems,
@@ -292,32 +318,65 @@ export const make = (
         })
       })
 
+    /**
+     * The pop that decodes before it deletes, in one transaction: the newest decodable row goes;
+     * rows above it that nobody can read go too; rows the Python SDK can read but we cannot
+     * decode (a top-level number, say) stay where they are.
+     */
+    const popCarefully = (sessionId: string): Effect.Effect<Option.Option<Item>, SqlError> =>
+      transaction(Effect.suspend(() => {
+        // Fresh per run: a retry starts over.
+        const unreadable: Array<string | number> = []
+        const walk = (beforeId: string | number | undefined, want: number): Effect.Effect<Option.Option<Item>, SqlError> =>
+          Effect.flatMap(statements.selectNewestForUpdate(sessionId, want, beforeId), (page) => {
+            // An empty page is the end: a short one may only mean a concurrent pop took rows.
+            if (page.length === 0) return Effect.as(statements.deleteIds(unreadable), Option.none())
+            return Effect.flatMap(decodeRows(page, sessionId, "popItem"), (items) => {
+              for (let index = 0; index < page.length; index++) {
+                const item = items[index]
+                const row = page[index]!
+                if (item !== undefined) return Effect.as(statements.deleteIds([...unreadable, row.id]), Option.some(item))
+                if (!isPythonReadable(row.message_data)) unreadable.push(row.id)
+              }
+              return walk(page[page.length - 1]!.id, CAREFUL_POP_PAGE)
+            })
+          })
+        return walk(undefined, 1)
+      }))
+
     const popItem = (sessionId: string) =>
       trace.popItem((span) => {
         const invalid = sessionIdError(sessionId)
         if (invalid !== undefined) return Effect.fail(invalid)
         span.attribute("session.id", sessionId)
+        const count = (item: Option.Option<Item>) => {
+          span.attribute("session.items", Option.isSome(item) ? 1 : 0)
+        }
+        // A custom schema may refuse rows Python reads: with one, every pop decodes before it deletes.
+        if (!codec.isDefault) {
+          return popCarefully(sessionId).pipe(
+            retry.popItem,
+            Effect.mapError(storeError("popItem", sessionId)),
+            Effect.uninterruptible,
+            Effect.tap(count)
+          )
+        }
         const pop = statements.deleteNewest(sessionId).pipe(
           retry.popItem,
           Effect.mapError(storeError("popItem", sessionId)),
           Effect.uninterruptible
         )
-        // Corrupt rows above the newest decodable item are deleted on the way down.
-        const popDecodable: Effect.Effect<Option.Option<Item>, SessionStoreError> = Effect.flatMap(pop, (popped) => {
-          if (Option.isNone(popped)) {
-            span.attribute("session.items", 0)
-            return Effect.succeedNone
-          }
-          return Effect.flatMap(
-            decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem"),
-            ([item]) => {
-              if (item === undefined) return popDecodable
-              span.attribute("session.items", 1)
-              return Effect.succeedSome(item)
-            }
-          )
-        })
-        return popDecodable
+        // The one-statement pop deletes only text that starts like an object, which the default
+        // codec decodes whenever Python can read it: a popped row that fails to decode is
+        // unreadable for everyone, and the pop goes on down.
+        const popDecodable: Effect.Effect<Option.Option<Item>, SessionStoreError> = Effect.flatMap(pop, (popped) =>
+          Option.isNone(popped)
+            ? Effect.succeedNone
+            : Effect.flatMap(
+              decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem"),
+              ([item]) => item === undefined ? popDecodable : Effect.succeedSome(item)
+            ))
+        return Effect.tap(popDecodable, count)
       })
 
     const clearSession = (sessionId: string) =>
@@ -417,7 +476,8 @@ export const make = (
                 if (actual.length < expected.length || actual.some((text, index) => text !== expected[index])) {
                   return yield* conflict("suffix_mismatch")
                 }
-                yield* statements.deleteFrom(sessionId, rows[rows.length - 1]!.id)
+                // Only the matched rows: a row between them that we skip may be one Python reads.
+                yield* statements.deleteIds(rows.map((row) => row.id))
               }
               yield* statements.insertMessages(sessionId, appended)
               yield* statements.insertOperation(sessionId, operationKey, fingerprint)
@@ -504,7 +564,7 @@ export const make = (
   })
 
 /** Encoding and decoding through the schema, with a synchronous path for the default one. */
-const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number) => {
+const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number, limits: ChunkLimits) => {
   const formatError = (error: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(error)
   const isDefault = schema === ItemFromJson
   const decodeWithSchema = Schema.decodeUnknown(schema)
@@ -529,13 +589,24 @@ const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number) =>
   const encodeOne = (item: Item, index: number): Effect.Effect<string, InvalidItemError> =>
     Effect.mapError(encodeWithSchema(item), (error) => unstorable(index, formatError(error), error))
 
+  // One item must fit in one statement (on MySQL/MariaDB in one packet): refused here, before
+  // the server would drop the connection.
+  const statementBytes = limits.maxItemBytes
+  const itemLimit = Math.min(maxItemBytes, statementBytes)
   const sizeError = (text: string, index: number): InvalidItemError | undefined => {
     // A UTF-8 byte is at most 3 per UTF-16 unit: most items need no byte count at all.
-    if (text.length * 3 <= maxItemBytes) return undefined
+    if (text.length * 3 <= itemLimit) return undefined
     const bytes = Buffer.byteLength(text, "utf8")
-    return bytes <= maxItemBytes ? undefined : new InvalidItemError({
+    if (bytes > maxItemBytes) {
+      return new InvalidItemError({
+        index,
+        message: `item ${index} is ${bytes} bytes encoded, over maxItemBytes (${maxItemBytes})`
+      })
+    }
+    return bytes <= statementBytes ? undefined : new InvalidItemError({
       index,
-      message: `item ${index} is ${bytes} bytes encoded, over maxItemBytes (${maxItemBytes})`
+      message: `item ${index} is ${bytes} bytes encoded, over the ${statementBytes} bytes one statement can carry ` +
+        `for an item on this database: ${limits.itemLimitReason}`
     })
   }
 
@@ -567,8 +638,18 @@ const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number) =>
     })
   }
 
-  return { decodeAll, encodeAll }
+  return { decodeAll, encodeAll, isDefault }
 }
+
+/**
+ * The largest LIMIT sent to the database: PostgreSQL's LIMIT is a BIGINT and SQLite's an integer,
+ * so 2^63, 1e21 or `Number.MAX_VALUE` would be SQL errors. Above it the store reads the whole
+ * history and keeps the newest `limit` items, which is all of them for any real session.
+ */
+const MAX_SQL_LIMIT = 2 ** 31 - 1
+
+/** Rows the careful pop reads at a time after the first, when the newest rows do not decode. */
+const CAREFUL_POP_PAGE = 16
 
 const safeCanonical = (item: Item): string | undefined => {
   try {

@@ -175,16 +175,101 @@ const reviveEntries = (record: Record<string, unknown>): Record<string, unknown>
   return out
 }
 
-/** Decodes stored text; throws when it is not JSON or not an object. */
-export const decodeItem = (text: string): Record<string, unknown> => {
-  const parsed: unknown = JSON.parse(text)
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new UnsupportedValue("$", `stored value is ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}, not an object`)
+const PYTHON_CONSTANTS: ReadonlyArray<readonly [string, string]> = [
+  ["-Infinity", `{"${NUMBER}":"-Infinity"}`],
+  ["Infinity", `{"${NUMBER}":"Infinity"}`],
+  ["NaN", `{"${NUMBER}":"NaN"}`]
+]
+
+/**
+ * Rewrites Python's bare `NaN`, `Infinity` and `-Infinity` (outside strings) as our number
+ * markers, or returns `undefined` when the text has none. Whatever else the text holds is left
+ * for `JSON.parse` to judge, so a constant in a place Python refuses (`-NaN`, `[1 NaN]`, a key)
+ * still fails.
+ */
+const rewritePythonConstants = (text: string): string | undefined => {
+  let out = ""
+  let copied = 0
+  let inString = false
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index)
+    if (inString) {
+      if (char === 0x5c) index++ // backslash: skip the escaped character
+      else if (char === 0x22) inString = false
+      continue
+    }
+    if (char === 0x22) {
+      inString = true
+      continue
+    }
+    for (const [token, marker] of PYTHON_CONSTANTS) {
+      if (text.startsWith(token, index)) {
+        out += text.slice(copied, index) + marker
+        index += token.length - 1
+        copied = index + 1
+        break
+      }
+    }
   }
-  // Markers are rare: skip the walk when the text cannot contain one.
-  if (!text.includes("\"$")) return parsed as Record<string, unknown>
-  return fromJsonTree(parsed) as Record<string, unknown>
+  return copied === 0 ? undefined : out + text.slice(copied)
 }
+
+/**
+ * Parses stored text the way Python's `json.loads` reads it: JSON, plus the bare `NaN`,
+ * `Infinity` and `-Infinity` that Python's `json.dumps` writes by default (returned as our number
+ * markers, for `fromJsonTree`). Throws on anything Python would refuse too.
+ */
+const parseStoredJson = (text: string): { readonly value: unknown; readonly mayHoldMarkers: boolean } => {
+  try {
+    // Markers are rare: the walk is skipped when the text cannot contain one.
+    return { value: JSON.parse(text), mayHoldMarkers: text.includes("\"$") }
+  } catch (error) {
+    const rewritten = text.includes("NaN") || text.includes("Infinity") ? rewritePythonConstants(text) : undefined
+    if (rewritten === undefined) throw error
+    return { value: JSON.parse(rewritten), mayHoldMarkers: true }
+  }
+}
+
+/**
+ * Whether the Python SDK can read this stored text (`json.loads` accepts it), whatever its top
+ * level. Such a row is never deleted unless a caller asks for exactly that row to go.
+ */
+export const isPythonReadable = (text: string): boolean => {
+  try {
+    parseStoredJson(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Decodes stored text; throws when Python could not read it either, or it is not an object. */
+export const decodeItem = (text: string): Record<string, unknown> => {
+  const { mayHoldMarkers, value: parsed } = parseStoredJson(text)
+  let value = mayHoldMarkers ? fromJsonTree(parsed) : parsed
+  // We never write a marker at the top level (an item is an object), so a top-level object that
+  // reads as one was written by someone else, and Python reads it as the object it is. A bare
+  // `NaN` at the top level is a number, though.
+  if (!isItemObject(value) && value !== parsed && text.trimStart().startsWith("{")) {
+    value = reviveEntries(parsed as Record<string, unknown>)
+  }
+  if (!isItemObject(value)) {
+    throw new UnsupportedValue("$", `stored value is ${describe(value)}, not an object`)
+  }
+  return value as Record<string, unknown>
+}
+
+const isItemObject = (value: unknown): boolean =>
+  value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Uint8Array)
+
+const describe = (value: unknown): string =>
+  value === null
+    ? "null"
+    : Array.isArray(value)
+    ? "an array"
+    : value instanceof Uint8Array
+    ? "bytes"
+    : typeof value
 
 const canonical = (value: unknown): string => {
   if (value === null || typeof value !== "object") return JSON.stringify(value)

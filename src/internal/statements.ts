@@ -8,6 +8,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
+import { chunkIds, chunkLimits, type ChunkLimits, planChunks } from "./chunking.js"
 
 export interface TableNames {
   readonly sessions: string
@@ -24,8 +25,8 @@ export interface MessageRow {
 export interface Statements {
   /** Idempotent DDL, safe when several processes run it at once. */
   readonly createTables: Effect.Effect<void, SqlError>
-  /** Whether the operations table exists (it does not on tables made by the Python SDK). */
-  readonly hasOperationsTable: Effect.Effect<boolean, SqlError>
+  /** How many rows and bytes one statement may carry on this server. */
+  readonly limits: ChunkLimits
   /** Creates or touches the session row and appends the rows, atomically and contiguously. */
   readonly appendMessages: (sessionId: string, messages: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
   /** Up to `limit` rows older than `beforeId` (when given), newest first. */
@@ -36,7 +37,11 @@ export interface Statements {
   ) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
   /** Every row, oldest first. */
   readonly selectAll: (sessionId: string) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
-  /** Deletes the newest row and returns its data; `None` only when the session has no rows. */
+  /**
+   * Deletes the newest row whose text starts with "{" (after JSON whitespace) and returns its
+   * text; `None` when there is none. Rows above it are left alone: their text is not an object,
+   * so the default codec could not return them, and the Python SDK may read them (`42`, `[1]`).
+   */
   readonly deleteNewest: (sessionId: string) => Effect.Effect<Option.Option<string>, SqlError>
   /** Deletes the session's rows, its operation ids and its session row; returns the rows deleted. */
   readonly clearSession: (sessionId: string, withOperations: boolean) => Effect.Effect<number, SqlError>
@@ -57,7 +62,6 @@ export interface Statements {
   ) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
   /** Like `selectAll`, locking the rows it returns. */
   readonly selectAllForUpdate: (sessionId: string) => Effect.Effect<ReadonlyArray<MessageRow>, SqlError>
-  readonly deleteFrom: (sessionId: string, fromId: string | number) => Effect.Effect<void, SqlError>
   readonly deleteAllMessages: (sessionId: string) => Effect.Effect<void, SqlError>
   readonly deleteIds: (ids: ReadonlyArray<string | number>) => Effect.Effect<void, SqlError>
   readonly updateMessage: (id: string | number, messageData: string) => Effect.Effect<void, SqlError>
@@ -80,19 +84,26 @@ export const transactionOf = (sql: SqlClient.SqlClient) =>
 
 /** What the connected server can do, beyond its dialect. */
 export interface ServerFeatures {
-  /** MariaDB 10.5+: `DELETE … ORDER BY … LIMIT 1 RETURNING`, so a pop is one statement. */
+  /** MariaDB 10.5+: `DELETE … RETURNING`, so a pop is one statement. */
   readonly deleteReturning: boolean
+  /** MySQL/MariaDB: the server's `max_allowed_packet`, the most one statement may carry. */
+  readonly maxPacketBytes?: number | undefined
 }
 
 /** Reads the server's version once, when the store is built. */
 export const detectFeatures = (sql: SqlClient.SqlClient): Effect.Effect<ServerFeatures, SqlError> =>
   sql.onDialectOrElse({
     mysql: () =>
-      sql<{ version: string }>`SELECT VERSION() AS version`.pipe(
+      sql<{ version: string; max_packet: number | string | null }>`SELECT VERSION() AS version,
+        @@max_allowed_packet AS max_packet`.pipe(
         Effect.map((rows) => {
           const version = String(rows[0]?.version ?? "")
           const [major = 0, minor = 0] = version.split(/[.-]/).map(Number)
-          return { deleteReturning: /mariadb/i.test(version) && (major > 10 || (major === 10 && minor >= 5)) }
+          const maxPacketBytes = Number(rows[0]?.max_packet)
+          return {
+            deleteReturning: /mariadb/i.test(version) && (major > 10 || (major === 10 && minor >= 5)),
+            maxPacketBytes: Number.isSafeInteger(maxPacketBytes) && maxPacketBytes > 0 ? maxPacketBytes : undefined
+          }
         })
       ),
     orElse: () => Effect.succeed({ deleteReturning: false })
@@ -104,6 +115,7 @@ export const makeStatements = (
   features: ServerFeatures = { deleteReturning: false }
 ): Statements => {
   const transaction = transactionOf(sql)
+  const limits = chunkLimits(sql, features.maxPacketBytes)
   const sessions = sql(names.sessions)
   const messages = sql(names.messages)
   const operations = sql(names.operations)
@@ -125,6 +137,17 @@ export const makeStatements = (
       sql`session_id >= ${sessionId} AND session_id <= ${sessionId}`,
     orElse: () => (sessionId: string) => sql`session_id = ${sessionId}`
   })
+  // "The text starts with {", after JSON whitespace (looked for in the first 256 characters). Any
+  // text Python can read that passes is an object, which the default codec decodes; so a popped
+  // row that fails to decode is unreadable for everyone, and deleting it loses nothing.
+  const objectText = sql.onDialectOrElse({
+    // substr reads only the start of a TOASTed value; LIKE on the column would read all of it.
+    pg: () =>
+      sql`(substr(message_data, 1, 1) = '{'
+        OR ltrim(substr(message_data, 1, 256), ' ' || chr(9) || chr(10) || chr(13)) LIKE '{%')`,
+    mysql: () => sql`(message_data LIKE '{%' OR LEFT(message_data, 256) REGEXP '^[[:space:]]+[{]')`,
+    orElse: () => sql`(message_data LIKE '{%' OR ltrim(substr(message_data, 1, 256), ' ' || char(9, 10, 13)) LIKE '{%')`
+  })
   const newestFirst = sql.onDialectOrElse({
     pg: () => sql.literal("ORDER BY session_id DESC, id DESC"),
     orElse: () => sql.literal("ORDER BY id DESC")
@@ -145,11 +168,26 @@ export const makeStatements = (
       forUpdate ? rowLock : noLock
     }`
 
-  const insertMessages = (sessionId: string, data: ReadonlyArray<string>) =>
-    data.length === 0
-      ? Effect.void
-      : sql`INSERT INTO ${messages} ${sql.insert(data.map((message_data) => ({ session_id: sessionId, message_data })))}`
-        .pipe(Effect.asVoid)
+  // PostgreSQL: one text[] parameter whatever the row count, and `clock_timestamp()` read after
+  // the session lock, so readers that order by (created_at, id), like the Python SDK, agree with
+  // us; the default CURRENT_TIMESTAMP is the transaction's start, which can be before an earlier
+  // writer's commit. Elsewhere CURRENT_TIMESTAMP is the statement's time, already after the lock.
+  const insertChunk = sql.onDialectOrElse({
+    pg: () => (sessionId: string, data: ReadonlyArray<string>) =>
+      sql`INSERT INTO ${messages} (session_id, message_data, created_at)
+        SELECT ${sessionId}, batch.message_data, clock_timestamp()
+        FROM unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
+        ORDER BY batch.position`,
+    orElse: () => (sessionId: string, data: ReadonlyArray<string>) =>
+      sql`INSERT INTO ${messages} ${sql.insert(data.map((message_data) => ({ session_id: sessionId, message_data })))}`
+  })
+
+  const insertChunks = (sessionId: string, chunks: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.forEach(chunks, (chunk) => insertChunk(sessionId, chunk), { discard: true })
+
+  /** Appends rows in as many statements as the limits need; the caller holds the session lock. */
+  const insertMessages = (sessionId: string, data: ReadonlyArray<string>): Effect.Effect<void, SqlError> =>
+    insertChunks(sessionId, planChunks(data, limits, sessionId))
 
   const touchSession = sql.onDialectOrElse({
     pg: () => (sessionId: string) =>
@@ -204,32 +242,34 @@ export const makeStatements = (
             PRIMARY KEY (session_id, operation_key))`)
         )
       ),
-      hasOperationsTable: sql<{ found: boolean }>`SELECT to_regclass(${`"${names.operations}"`}) IS NOT NULL AS found`.pipe(
-        Effect.map((rows) => rows[0]?.found === true)
-      ),
       // One statement: the upsert's row lock orders concurrent batches of one session, and
       // `unnest ... WITH ORDINALITY` keeps the caller's order. `clock_timestamp()` is read after
       // the lock, so readers that order by (created_at, id), like the Python SDK, agree with us.
-      appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
-        sql`WITH touched AS (
+      // A batch too big for one statement is cut, in one transaction that holds the lock.
+      appendMessages: (sessionId: string, data: ReadonlyArray<string>) => {
+        const chunks = planChunks(data, limits, sessionId)
+        return chunks.length > 1
+          ? transaction(Effect.zipRight(touchSession(sessionId), insertChunks(sessionId, chunks)))
+          : sql`WITH touched AS (
               INSERT INTO ${sessions} (session_id) VALUES (${sessionId})
               ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP
               RETURNING session_id)
             INSERT INTO ${messages} (session_id, message_data, created_at)
             SELECT touched.session_id, batch.message_data, clock_timestamp()
             FROM touched, unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
-            ORDER BY batch.position`.pipe(Effect.asVoid),
+            ORDER BY batch.position`.pipe(Effect.asVoid)
+      },
       // One statement. `FOR UPDATE` waits for a concurrent pop; if that pop took our row, the
       // result is empty while the (older) snapshot still sees rows, and the statement runs again.
       deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> => {
         const attempt: Effect.Effect<Option.Option<string>, SqlError> = Effect.flatMap(
           sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
-              SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)}
+              SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)} AND ${objectText}
               ${newestFirst} LIMIT 1 FOR UPDATE),
             removed AS (
               DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING message_data)
             SELECT (SELECT message_data FROM removed) AS message_data,
-              EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId}) AS remaining`,
+              EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId} AND ${objectText}) AS remaining`,
           ([row]) =>
             row !== undefined && row.message_data === null && row.remaining
               ? attempt
@@ -286,24 +326,20 @@ export const makeStatements = (
           CONSTRAINT ${sql(operationsFk)} FOREIGN KEY (session_id) REFERENCES ${sessions} (session_id) ON DELETE CASCADE
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
       ], { discard: true }),
-      hasOperationsTable: sql<{ found: number }>`SELECT COUNT(*) AS found FROM information_schema.tables
-        WHERE table_schema = DATABASE() AND table_name = ${names.operations}`.pipe(
-        Effect.map((rows) => Number(rows[0]?.found ?? 0) > 0)
-      ),
       // MySQL has no RETURNING or data-modifying CTEs: one short transaction.
       appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
         transaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
       deleteNewest: features.deleteReturning
         // MariaDB: one autocommit statement; the row lock decides which of two pops gets the row.
         ? (sessionId: string) =>
-          sql<{ message_data: string }>`DELETE FROM ${messages} WHERE session_id = ${sessionId}
+          sql<{ message_data: string }>`DELETE FROM ${messages} WHERE session_id = ${sessionId} AND ${objectText}
             ORDER BY id DESC LIMIT 1 RETURNING message_data`.pipe(
             Effect.map((rows) => Option.fromNullable(rows[0]?.message_data))
           )
         // MySQL has no DELETE … RETURNING: lock the newest row, then delete it.
         : (sessionId: string) =>
         transaction(
-          sql<MessageRow>`SELECT id, message_data FROM ${messages} WHERE session_id = ${sessionId}
+          sql<MessageRow>`SELECT id, message_data FROM ${messages} WHERE session_id = ${sessionId} AND ${objectText}
             ORDER BY id DESC LIMIT 1 FOR UPDATE`.pipe(
             Effect.flatMap((rows) =>
               rows.length === 0
@@ -334,15 +370,11 @@ export const makeStatements = (
           created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
           PRIMARY KEY (session_id, operation_key))`
       ], { discard: true }),
-      hasOperationsTable: sql<{ found: number }>`SELECT COUNT(*) AS found FROM sqlite_master
-        WHERE type = 'table' AND name = ${names.operations}`.pipe(
-        Effect.map((rows) => Number(rows[0]?.found ?? 0) > 0)
-      ),
       appendMessages: (sessionId: string, data: ReadonlyArray<string>) =>
         transaction(Effect.zipRight(touchSession(sessionId), insertMessages(sessionId, data))),
       deleteNewest: (sessionId: string) =>
         sql<{ message_data: string }>`DELETE FROM ${messages} WHERE id = (
-            SELECT id FROM ${messages} WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT 1)
+            SELECT id FROM ${messages} WHERE session_id = ${sessionId} AND ${objectText} ORDER BY id DESC LIMIT 1)
           RETURNING message_data`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.message_data))),
       clearSession: (sessionId: string, withOperations: boolean) =>
         transaction(deleteSessionRows(sessionId, withOperations))
@@ -351,6 +383,7 @@ export const makeStatements = (
 
   return {
     ...dialect,
+    limits,
     selectNewest: selectNewestWith(false),
     selectAll: selectAllWith(false),
     lockSession: (sessionId) => Effect.asVoid(touchSession(sessionId)),
@@ -358,10 +391,13 @@ export const makeStatements = (
     insertMessages,
     selectNewestForUpdate: selectNewestWith(true),
     selectAllForUpdate: selectAllWith(true),
-    deleteFrom: (sessionId, fromId) =>
-      Effect.asVoid(sql`DELETE FROM ${messages} WHERE session_id = ${sessionId} AND id >= ${fromId}`),
     deleteAllMessages: (sessionId) => Effect.asVoid(sql`DELETE FROM ${messages} WHERE session_id = ${sessionId}`),
-    deleteIds: (ids) => ids.length === 0 ? Effect.void : Effect.asVoid(sql`DELETE FROM ${messages} WHERE ${sql.in("id", ids)}`),
+    deleteIds: (ids) =>
+      ids.length === 0 ? Effect.void : Effect.forEach(
+        chunkIds(ids, limits),
+        (chunk) => sql`DELETE FROM ${messages} WHERE ${sql.in("id", chunk)}`,
+        { discard: true }
+      ),
     updateMessage: (id, messageData) =>
       Effect.asVoid(sql`UPDATE ${messages} SET message_data = ${messageData} WHERE id = ${id}`),
     findOperation: (sessionId, operationKey) =>

@@ -5,9 +5,68 @@
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
-import { SqlSessionStore } from "../../src/index.js"
+import { Effect, Option, Schema } from "effect"
+import fc from "fast-check"
+import { execFileSync } from "node:child_process"
+import { decodeItem, isPythonReadable } from "../../src/internal/json.js"
+import { ItemFromJson, JsonObject, SqlSessionStore } from "../../src/index.js"
 import { all, uniqueId, uniqueTable } from "../support/databases.js"
+import { insertRaw, storedTexts } from "./support.js"
+
+/**
+ * Runs `script` in the system Python (its real `json` module) with `input` as JSON on stdin;
+ * the script prints JSON. Floats JSON cannot spell travel as {"$f": "nan" | "inf" | "-inf" | "-0"}.
+ */
+const python = (script: string, input: unknown): unknown =>
+  JSON.parse(
+    execFileSync("/usr/bin/python3", ["-c", `import json, math, sys
+def build(v):
+    if isinstance(v, dict):
+        if list(v.keys()) == ["$f"]:
+            return float(v["$f"].replace("-0", "-0.0"))
+        return {k: build(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [build(x) for x in v]
+    return v
+data = json.loads(sys.stdin.read())
+${script}`], { input: JSON.stringify(input), maxBuffer: 64 * 1024 * 1024 }).toString()
+  )
+
+/** A JS value as the transport above spells it. */
+const tagFloats = (value: unknown): unknown => {
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return { $f: "nan" }
+    if (value === Number.POSITIVE_INFINITY) return { $f: "inf" }
+    if (value === Number.NEGATIVE_INFINITY) return { $f: "-inf" }
+    if (Object.is(value, -0)) return { $f: "-0" }
+    return value
+  }
+  if (Array.isArray(value)) return value.map(tagFloats)
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, tagFloats(entry)]))
+  }
+  return value
+}
+
+/** Whether Python's `json.loads` reads each text. */
+const pythonReads = (texts: ReadonlyArray<string>): Array<boolean> =>
+  python(
+    `def reads(t):
+    try:
+        json.loads(t)
+        return True
+    except ValueError:
+        return False
+print(json.dumps([reads(t) for t in data]))`,
+    texts
+  ) as Array<boolean>
+
+/** What Python's `json.dumps(item)` writes, with the SDK's settings and with the defaults. */
+const pythonDumps = (items: ReadonlyArray<unknown>): Array<{ sdk: string; plain: string }> =>
+  python(
+    `print(json.dumps([{"sdk": json.dumps(build(v), ensure_ascii=True, separators=(",", ":")), "plain": json.dumps(build(v), ensure_ascii=False)} for v in data]))`,
+    items.map(tagFloats)
+  ) as Array<{ sdk: string; plain: string }>
 
 /** The DDL SQLAlchemy emits for the Python SDK's tables, per dialect. */
 const pythonDdl = (dialect: string, sessions: string, messages: string): ReadonlyArray<string> => {
@@ -108,3 +167,112 @@ for (const db of all) {
   })
 }
 
+
+// Keys that are not markers: a Python program knows nothing of our "$bytes" and friends.
+const pythonKey = fc.string().filter((key) => !key.startsWith("$") && key !== "__proto__")
+const pythonLeaf = fc.oneof(
+  fc.string(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0)
+)
+const { pythonItem } = fc.letrec<{ pythonItem: Record<string, unknown>; value: unknown }>((tie) => ({
+  value: fc.oneof({ depthSize: "small" }, pythonLeaf, fc.array(tie("value"), { maxLength: 4 }), tie("pythonItem")),
+  pythonItem: fc.dictionary(pythonKey, tie("value"), { maxKeys: 4 })
+}))
+
+describe("rows the Python SDK writes", () => {
+  it("decodes every item Python's json.dumps writes, NaN and Infinity included", () => {
+    const items = fc.sample(pythonItem, { numRuns: 300, seed: 9 })
+    items.push({ nan: Number.NaN, inf: [Number.POSITIVE_INFINITY, { deep: Number.NEGATIVE_INFINITY }], text: "NaN Infinity \"-Infinity\"" })
+    const written = pythonDumps(items)
+    expect(written.at(-1)!.sdk).toContain(":NaN")
+    written.forEach(({ plain, sdk }, index) => {
+      expect(decodeItem(sdk), sdk).toEqual(items[index])
+      expect(decodeItem(plain), plain).toEqual(items[index])
+    })
+  })
+
+  it("reads exactly the texts Python's json.loads reads", () => {
+    const texts = [
+      "{\"a\": NaN}", "{\"a\":Infinity,\"b\":-Infinity}", "{\"a\" : [ NaN , {\"b\": -Infinity} ] }", "NaN", "-Infinity",
+      "[NaN]", "17", "\"text\"", "null", "true", "[]", "{\"a\": -NaN}", "{\"a\": nan}", "{\"a\": +Infinity}",
+      "{\"a\": Infinity1}", "{\"a\": NaNNaN}", "{\"a\": -Infinityx}", "{NaN: 1}", "{\"NaN\": NaN}", "{\"a\": \"x\\\"NaN\"}",
+      "{\"a\": \"NaN\\\\\"}", " {\"a\": 1} ", "{\"a\": 1}x", "{\"a\": 01}", "{\"a\": 1,}", "{'a': 1}", "\ufeff{}",
+      "{\"a\": \"\\ud800\"}", "{\"a\": 1e400}", "{\"a\": 12345678901234567890}", "{\"a\": \"tab\there\"}", "",
+      "{\"a\": \"\\u0000\"}", "{\"a\":1}\n", "\t{\"a\":1}", "{\"a\": Infinity, \"b\": \"Infinity\"}", "{\"a\": [1 NaN]}"
+    ]
+    const verdicts = pythonReads(texts)
+    expect(verdicts.filter(Boolean).length).toBeGreaterThan(10)
+    texts.forEach((text, index) => expect(isPythonReadable(text), JSON.stringify(text)).toBe(verdicts[index]))
+  })
+
+  it("agrees with Python on texts stitched from JSON and Python's constants", () => {
+    const piece = fc.constantFrom(
+      "NaN", "Infinity", "-Infinity", "-", "{", "}", "[", "]", ",", ":", " ", "\"", "\\", "\\\"", "\"k\"", "\"NaN\"",
+      "1", "0", "e", ".", "true", "null", "n", "I"
+    )
+    const texts = fc.sample(fc.array(piece, { minLength: 1, maxLength: 9 }).map((parts) => parts.join("")), {
+      numRuns: 3000,
+      seed: 4
+    })
+    // Wrapped as a value in an object too, where Python's constants are most likely to appear.
+    const candidates = [...texts, ...texts.map((text) => `{"v": ${text}}`)]
+    const verdicts = pythonReads(candidates)
+    expect(verdicts.filter(Boolean).length).toBeGreaterThan(100)
+    const disagreements = candidates.filter((text, index) => isPythonReadable(text) !== verdicts[index])
+    expect(disagreements).toEqual([])
+  })
+})
+
+for (const db of all) {
+  const run = db.unavailable === undefined ? describe : describe.skip
+  run(`Rows written by the Python SDK on ${db.label}`, () => {
+    it.effect("are returned, popped and never deleted unread", () =>
+      Effect.gen(function*() {
+        const store = yield* SqlSessionStore.make({ createTables: true })
+        const id = uniqueId("pyrows")
+        const items = [
+          { role: "user", content: "first" },
+          { type: "function_call_output", output: { score: Number.NaN, range: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY] } },
+          { role: "assistant", content: "last", confidence: Number.POSITIVE_INFINITY }
+        ]
+        for (const { sdk } of pythonDumps(items)) yield* insertRaw(id, sdk)
+        expect(yield* store.getItems(id)).toEqual(items)
+        expect(yield* store.getItems(id, 2)).toEqual(items.slice(1))
+
+        // Python reads these as items too; we cannot return them as objects, so we skip them,
+        // and no pop deletes them.
+        const notObjects = ["42", "[1, NaN]", "\"text\"", "null", "NaN"]
+        for (const text of notObjects) yield* insertRaw(id, text)
+        yield* insertRaw(id, "{corrupt")
+        expect(yield* store.getItems(id)).toEqual(items)
+        expect(Option.getOrThrow(yield* store.popItem(id))).toEqual(items[2])
+        expect(Option.getOrThrow(yield* store.popItem(id))).toEqual(items[1])
+        expect(yield* store.getItems(id)).toEqual(items.slice(0, 1))
+        const left = yield* storedTexts(id)
+        expect(left.slice(1)).toEqual(notObjects)
+        expect(left).not.toContain("{corrupt")
+      }).pipe(Effect.provide(db.layer)))
+
+    it.effect("with a custom schema, a row Python reads but the schema refuses is kept by popItem", () =>
+      Effect.gen(function*() {
+        const WithRole = Schema.compose(
+          ItemFromJson,
+          JsonObject.pipe(Schema.filter((item) => typeof item.role === "string" || "items need a role"))
+        )
+        const store = yield* SqlSessionStore.make({ createTables: true, schema: WithRole })
+        const id = uniqueId("pyschema")
+        yield* store.addItems(id, [{ role: "user", content: "kept" }])
+        const [written] = pythonDumps([{ type: "reasoning", summary: [] }])
+        yield* insertRaw(id, written!.sdk)
+        yield* insertRaw(id, "{corrupt")
+        expect(Option.getOrThrow(yield* store.popItem(id))).toEqual({ role: "user", content: "kept" })
+        expect(yield* storedTexts(id)).toEqual([written!.sdk])
+        expect(yield* store.popItem(id)).toEqual(Option.none())
+        expect(yield* storedTexts(id)).toEqual([written!.sdk])
+      }).pipe(Effect.provide(db.layer)))
+  })
+}
