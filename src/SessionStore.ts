@@ -160,7 +160,10 @@ export class SessionStore extends Context.Tag("effect-agent-sessions/SessionStor
     ) => Effect.Effect<ReadonlyArray<Item>, SessionStoreError | InvalidArgumentError>
     /** Appends a batch atomically; the batch stays contiguous under concurrent writers. */
     readonly addItems: (sessionId: string, items: ReadonlyArray<Item>) => Effect.Effect<void, WriteError>
-    /** Removes and returns the newest decodable item; corrupt rows above it are deleted. */
+    /**
+     * Removes and returns the newest decodable item. Rows above it that look like JSON objects but
+     * cannot be read are deleted on the way; rows the Python SDK can read are never deleted.
+     */
     readonly popItem: (sessionId: string) => Effect.Effect<Option.Option<Item>, SessionStoreError | InvalidArgumentError>
     /** Deletes the session's items, its recorded operation ids and its session row. */
     readonly clearSession: (sessionId: string) => Effect.Effect<void, SessionStoreError | InvalidArgumentError>
