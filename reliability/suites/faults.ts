@@ -216,6 +216,10 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
         )
         const seconds = (performance.now() - started) / 1000
         const everything = outputs.map((o) => o.stdout + o.stderr).join("\n")
+        // A busy wait past the 100 ms timeout is retried, and each retry is logged with its cause
+        // (the documented behaviour): only a "locked" error that reached a caller counts.
+        const surfaced = everything.split("\n").filter((line) => !line.includes("transient database failure, retrying"))
+          .join("\n")
         const results = outputs.map((o) => {
           const line = o.stdout.trim().split("\n").pop() ?? ""
           try {
@@ -254,7 +258,7 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
             "batches written": writes,
             "shared-session items": sharedStored.length,
             "failed operations": failures.length,
-            "\"database is locked\" seen": /database is locked|SQLITE_BUSY/i.test(everything),
+            "\"database is locked\" seen by a caller": /database is locked|SQLITE_BUSY/i.test(surfaced),
             "busy retries counted": results.reduce((n, r) => n + r.retries, 0),
             "items lost": check.lost,
             seconds: Math.round(seconds * 10) / 10
@@ -262,7 +266,7 @@ export const faultSuite = (scale: Scale, options: { readonly restarts: boolean }
           notes: [...failures.slice(0, 5), ...check.violations.slice(0, 5)]
         })
         await withOutcome("sqlite-processes", db.label, async () => {
-          expect(everything).not.toMatch(/database is locked|SQLITE_BUSY/i)
+          expect(surfaced).not.toMatch(/database is locked|SQLITE_BUSY/i)
           expect(outputs.map((o) => o.code)).toEqual(outputs.map(() => 0))
           expect(failures).toEqual([])
           expect(results.every((r) => r.ok)).toBe(true)
