@@ -9,6 +9,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, Schema, type Tracer } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
+import { DEFAULT_MAX_BATCH_SIZE as defaultMaxBatchSize, makeBatching } from "./internal/batching.js"
 import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
@@ -57,6 +58,15 @@ export interface SqlSessionStoreOptions {
   readonly schema?: Schema.Schema<Item, string> | undefined
   /** Largest encoded item, in UTF-8 bytes. Default 8 MiB. */
   readonly maxItemBytes?: number | undefined
+  /**
+   * Natural batching: concurrent `addItems` and `getItems(id, limit)` calls that find every
+   * connection busy are queued and sent together, as one statement (PostgreSQL) or one short
+   * transaction (MySQL/MariaDB, SQLite), when a connection frees. A call that finds a connection
+   * free runs at once, alone. Default `true`. See docs/batching.md.
+   */
+  readonly batching?: boolean | undefined
+  /** The most calls one batched statement carries. Default 64 (`DEFAULT_MAX_BATCH_SIZE`). */
+  readonly maxBatchSize?: number | undefined
 }
 
 /**
@@ -65,6 +75,13 @@ export interface SqlSessionStoreOptions {
  * @since 0.1.0
  */
 export const DEFAULT_MAX_ITEM_BYTES = 8 * 1024 * 1024
+
+/**
+ * The default `maxBatchSize` of natural batching (see docs/batching.md).
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_BATCH_SIZE = defaultMaxBatchSize
 
 /**
  * @since 0.1.0
@@ -149,10 +166,12 @@ export const make = (
       })
     }
     // A user's name transforms (camelCase and the like) must not rename our columns.
-    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const client = yield* SqlClient.SqlClient
+    const sql = client.withoutTransforms()
     const features = yield* detectFeatures(sql).pipe(Effect.mapError(storeError("connect")))
     const statements: Statements = makeStatements(sql, names, features)
     const transaction = transactionOf(sql)
+    const batching = yield* makeBatching(client, names, statements, options)
     const sessionIdError = sessionIdErrorWith(
       sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
     )
@@ -264,7 +283,7 @@ export const make = (
         const read = limit === undefined
           ? Effect.flatMap(statements.selectAll(sessionId), (rows) =>
             Effect.map(decodeRows(rows, sessionId, "getItems"), decodable))
-          : Effect.map(readNewest(sessionId, limit, statements.selectNewest, "getItems"), ({ items }) => items.reverse())
+          : Effect.map(readNewest(sessionId, limit, batching.selectNewest(span), "getItems"), ({ items }) => items.reverse())
         return read.pipe(
           retry.getItems,
           Effect.mapError(storeError("getItems", sessionId)),
@@ -283,10 +302,10 @@ export const make = (
         if (Array.isArray(items)) span.attribute("session.items", items.length)
         return Effect.flatMap(codec.encodeAll(items), (encoded) => {
           if (encoded.length === 0) return Effect.void
-          return statements.appendMessages(sessionId, encoded).pipe(
+          // Interruptible only while queued for a batch: see batching.ts.
+          return batching.appendMessages(sessionId, encoded, span).pipe(
             retry.addItems,
-            Effect.mapError(storeError("addItems", sessionId)),
-            Effect.uninterruptible
+            Effect.mapError(storeError("addItems", sessionId))
           )
         })
       })

@@ -1,0 +1,165 @@
+/**
+ * The combined statements of natural batching (see `batcher.ts`): many sessions' appends, or many
+ * sessions' newest-N reads, in one statement on PostgreSQL, in one short transaction (appends)
+ * or one `UNION ALL` (reads) on MySQL/MariaDB and SQLite.
+ */
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import type { MessageRow, TableNames } from "./statements.js"
+import { transactionOf } from "./statements.js"
+
+export interface AppendRequest {
+  readonly sessionId: string
+  readonly messages: ReadonlyArray<string>
+}
+
+export interface NewestRequest {
+  readonly sessionId: string
+  readonly limit: number
+}
+
+export interface BatchStatements {
+  /** Appends every request's rows atomically, each request's rows contiguous and in order. */
+  readonly appendMany: (requests: ReadonlyArray<AppendRequest>) => Effect.Effect<void, SqlError>
+  /** Each request's newest `limit` rows, newest first. */
+  readonly selectNewestMany: (
+    requests: ReadonlyArray<NewestRequest>
+  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<MessageRow>>, SqlError>
+}
+
+/** Session ids in a fixed order, each once: every combined statement locks sessions in this order. */
+const sortedSessions = (requests: ReadonlyArray<{ readonly sessionId: string }>): Array<string> =>
+  Array.from(new Set(requests.map((request) => request.sessionId))).sort()
+
+/** Newest first; ids are numbers, or decimal strings (PostgreSQL BIGINT). */
+const newestFirst = (a: MessageRow, b: MessageRow): number => {
+  if (typeof a.id === "number" && typeof b.id === "number") return b.id - a.id
+  const left = String(a.id)
+  const right = String(b.id)
+  return left.length !== right.length ? right.length - left.length : left < right ? 1 : left > right ? -1 : 0
+}
+
+/** Rows tagged with their request's position, grouped back per request, newest first. */
+const groupRows = (
+  count: number,
+  rows: ReadonlyArray<MessageRow & { readonly position: number | string }>
+): Array<Array<MessageRow>> => {
+  const groups: Array<Array<MessageRow>> = Array.from({ length: count }, () => [])
+  for (const row of rows) groups[Number(row.position)]!.push({ id: row.id, message_data: row.message_data })
+  for (const group of groups) group.sort(newestFirst)
+  return groups
+}
+
+export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames): BatchStatements => {
+  const transaction = transactionOf(sql)
+  const sessions = sql(names.sessions)
+  const messages = sql(names.messages)
+  // Positions are our own small integers, never a caller's value.
+  const position = (index: number) => sql.literal(String(index))
+
+  const insertRows = (requests: ReadonlyArray<AppendRequest>) =>
+    sql`INSERT INTO ${messages} ${
+      sql.insert(
+        requests.flatMap(({ messages: data, sessionId }) =>
+          data.map((message_data) => ({ session_id: sessionId, message_data }))
+        )
+      )
+    }`
+
+  const touchAll = sql.onDialectOrElse({
+    mysql: () => (ids: ReadonlyArray<string>) =>
+      sql`INSERT INTO ${sessions} ${sql.insert(ids.map((session_id) => ({ session_id })))}
+          ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`,
+    orElse: () => (ids: ReadonlyArray<string>) =>
+      sql`INSERT INTO ${sessions} ${sql.insert(ids.map((session_id) => ({ session_id })))}
+          ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
+  })
+
+  // One backward range read of the (session_id, id) index per session, as in `selectNewest`.
+  const unionOfNewest = sql.onDialectOrElse({
+    // MySQL and MariaDB take a parenthesized SELECT with its own ORDER BY and LIMIT in a UNION.
+    mysql: () => (requests: ReadonlyArray<NewestRequest>) =>
+      sql.join(" UNION ALL ", false)(
+        requests.map(({ limit, sessionId }, index) =>
+          sql`(SELECT ${position(index)} AS position, id, message_data FROM ${messages}
+            WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit})`
+        )
+      ),
+    // SQLite does not: each read is a subquery in FROM.
+    orElse: () => (requests: ReadonlyArray<NewestRequest>) =>
+      sql.join(" UNION ALL ", false)(
+        requests.map(({ limit, sessionId }, index) =>
+          sql`SELECT * FROM (SELECT ${position(index)} AS position, id, message_data FROM ${messages}
+            WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit})`
+        )
+      )
+  })
+
+  return sql.onDialectOrElse({
+    pg: () => ({
+      // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
+      // inserted in (request, item) order; the sort consumes the whole join, locks included, before
+      // `clock_timestamp()` is read for the first row, so created_at order stays id order.
+      appendMany: (requests) => {
+        const sessionIds = requests.flatMap(({ messages: data, sessionId }) => data.map(() => sessionId))
+        const data = requests.flatMap((request) => request.messages)
+        return sql`WITH batch AS (
+              SELECT * FROM unnest(${sessionIds}::text[], ${data}::text[])
+                WITH ORDINALITY AS batch(session_id, message_data, position)),
+            touched AS (
+              INSERT INTO ${sessions} (session_id)
+              SELECT DISTINCT session_id FROM batch ORDER BY session_id
+              ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP
+              RETURNING session_id)
+            INSERT INTO ${messages} (session_id, message_data, created_at)
+            SELECT batch.session_id, batch.message_data, clock_timestamp()
+            FROM batch JOIN touched ON touched.session_id = batch.session_id
+            ORDER BY batch.position`.pipe(Effect.asVoid)
+      },
+      // One statement: a LATERAL backward range read of the (session_id, id) index per request,
+      // with the same range condition as `selectNewest` so the planner keeps to the index.
+      selectNewestMany: (requests) =>
+        sql<MessageRow & { position: string }>`SELECT batch.position - 1 AS position, m.id, m.message_data
+          FROM unnest(${requests.map((request) => request.sessionId)}::text[],
+            ${requests.map((request) => request.limit)}::int[])
+            WITH ORDINALITY AS batch(session_id, row_limit, position)
+          CROSS JOIN LATERAL (
+            SELECT id, message_data FROM ${messages}
+            WHERE session_id >= batch.session_id AND session_id <= batch.session_id
+            ORDER BY session_id DESC, id DESC LIMIT batch.row_limit) AS m`.pipe(
+          Effect.map((rows) => groupRows(requests.length, rows))
+        )
+    }),
+    orElse: () => ({
+      // One short transaction: sessions touched (and so locked) in sorted order, then one
+      // multi-row insert in (request, item) order.
+      appendMany: (requests) =>
+        transaction(Effect.zipRight(touchAll(sortedSessions(requests)), insertRows(requests))).pipe(Effect.asVoid),
+      selectNewestMany: (requests) =>
+        sql<MessageRow & { position: number }>`${unionOfNewest(requests)}`.pipe(
+          Effect.map((rows) => groupRows(requests.length, rows))
+        )
+    })
+  })
+}
+
+const PG_REQUEST_CLASSES = new Set(["22", "23", "54"]) // data exception, integrity, program limit
+const MYSQL_REQUEST_CLASSES = new Set(["22", "23", "42"]) // data, integrity, syntax or access
+
+/**
+ * Whether the database rejected a statement, so it was rolled back and a part of it may succeed:
+ * bad data, a constraint, a statement too large. A lost connection, a shutdown or a timeout is not
+ * (whether it applied is unknown, so it is never run again), nor a transient failure (the caller's
+ * own retry handles those).
+ */
+export const rejectedByDatabase = (error: SqlError): boolean => {
+  const cause = error.cause as { code?: unknown; sqlState?: unknown; fatal?: unknown } | null | undefined
+  if (cause === null || typeof cause !== "object") return false
+  if (typeof cause.sqlState === "string") {
+    return cause.fatal !== true && MYSQL_REQUEST_CLASSES.has(cause.sqlState.slice(0, 2))
+  }
+  if (typeof cause.code !== "string") return false
+  if (/^SQLITE_/.test(cause.code)) return /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE|ERROR)/.test(cause.code)
+  return /^[0-9A-Z]{5}$/.test(cause.code) && PG_REQUEST_CLASSES.has(cause.code.slice(0, 2))
+}
