@@ -3,7 +3,7 @@
  * sessions' newest-N reads, in one statement on PostgreSQL, in one short transaction (appends)
  * or one `UNION ALL` (reads) on MySQL/MariaDB and SQLite.
  */
-import type { SqlClient } from "@effect/sql"
+import type { SqlClient, Statement } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { MessageRow, TableNames } from "./statements.js"
@@ -26,7 +26,11 @@ export interface BatchStatements {
   readonly selectNewestMany: (
     requests: ReadonlyArray<NewestRequest>
   ) => Effect.Effect<ReadonlyArray<ReadonlyArray<MessageRow>>, SqlError>
+  /** The statement behind `selectNewestMany` (rows tagged with their request's position), to explain. */
+  readonly newestManyStatement: (requests: ReadonlyArray<NewestRequest>) => Statement.Statement<PositionedRow>
 }
+
+type PositionedRow = MessageRow & { readonly position: number | string }
 
 /** Session ids in a fixed order, each once: every combined statement locks sessions in this order. */
 const sortedSessions = (requests: ReadonlyArray<{ readonly sessionId: string }>): Array<string> =>
@@ -43,7 +47,7 @@ const newestFirst = (a: MessageRow, b: MessageRow): number => {
 /** Rows tagged with their request's position, grouped back per request, newest first. */
 const groupRows = (
   count: number,
-  rows: ReadonlyArray<MessageRow & { readonly position: number | string }>
+  rows: ReadonlyArray<PositionedRow>
 ): Array<Array<MessageRow>> => {
   const groups: Array<Array<MessageRow>> = Array.from({ length: count }, () => [])
   for (const row of rows) groups[Number(row.position)]!.push({ id: row.id, message_data: row.message_data })
@@ -76,28 +80,38 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
           ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
   })
 
-  // One backward range read of the (session_id, id) index per session, as in `selectNewest`.
-  const unionOfNewest = sql.onDialectOrElse({
-    // MySQL and MariaDB take a parenthesized SELECT with its own ORDER BY and LIMIT in a UNION.
-    mysql: () => (requests: ReadonlyArray<NewestRequest>) =>
-      sql.join(" UNION ALL ", false)(
-        requests.map(({ limit, sessionId }, index) =>
-          sql`(SELECT ${position(index)} AS position, id, message_data FROM ${messages}
-            WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit})`
-        )
-      ),
-    // SQLite does not: each read is a subquery in FROM.
-    orElse: () => (requests: ReadonlyArray<NewestRequest>) =>
-      sql.join(" UNION ALL ", false)(
-        requests.map(({ limit, sessionId }, index) =>
-          sql`SELECT * FROM (SELECT ${position(index)} AS position, id, message_data FROM ${messages}
-            WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit})`
-        )
+  // One backward range read of the (session_id, id) index per session, as in `selectNewest`, each
+  // in a derived table: SQLite allows no LIMIT on a bare UNION member, and MariaDB plans a
+  // parenthesized member without its LIMIT (a full scan and a filesort for a large session).
+  const unionOfNewest = (requests: ReadonlyArray<NewestRequest>) =>
+    sql.join(" UNION ALL ", false)(
+      requests.map(({ limit, sessionId }, index) =>
+        sql`SELECT * FROM (SELECT ${position(index)} AS position, id, message_data FROM ${messages}
+          WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}) AS newest`
       )
+    )
+
+  const newestManyStatement = sql.onDialectOrElse({
+    // One statement: a LATERAL backward range read of the (session_id, id) index per request,
+    // with the same range condition as `selectNewest` so the planner keeps to the index.
+    pg: () => (requests: ReadonlyArray<NewestRequest>) =>
+      sql<PositionedRow>`SELECT batch.position - 1 AS position, m.id, m.message_data
+        FROM unnest(${requests.map((request) => request.sessionId)}::text[],
+          ${requests.map((request) => request.limit)}::int[])
+          WITH ORDINALITY AS batch(session_id, row_limit, position)
+        CROSS JOIN LATERAL (
+          SELECT id, message_data FROM ${messages}
+          WHERE session_id >= batch.session_id AND session_id <= batch.session_id
+          ORDER BY session_id DESC, id DESC LIMIT batch.row_limit) AS m`,
+    orElse: () => (requests: ReadonlyArray<NewestRequest>) => sql<PositionedRow>`${unionOfNewest(requests)}`
   })
+  const selectNewestMany = (requests: ReadonlyArray<NewestRequest>) =>
+    Effect.map(newestManyStatement(requests), (rows) => groupRows(requests.length, rows))
 
   return sql.onDialectOrElse({
     pg: () => ({
+      newestManyStatement,
+      selectNewestMany,
       // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
       // inserted in (request, item) order; the sort consumes the whole join, locks included, before
       // `clock_timestamp()` is read for the first row, so created_at order stays id order.
@@ -117,29 +131,14 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
             FROM batch JOIN touched ON touched.session_id = batch.session_id
             ORDER BY batch.position`.pipe(Effect.asVoid)
       },
-      // One statement: a LATERAL backward range read of the (session_id, id) index per request,
-      // with the same range condition as `selectNewest` so the planner keeps to the index.
-      selectNewestMany: (requests) =>
-        sql<MessageRow & { position: string }>`SELECT batch.position - 1 AS position, m.id, m.message_data
-          FROM unnest(${requests.map((request) => request.sessionId)}::text[],
-            ${requests.map((request) => request.limit)}::int[])
-            WITH ORDINALITY AS batch(session_id, row_limit, position)
-          CROSS JOIN LATERAL (
-            SELECT id, message_data FROM ${messages}
-            WHERE session_id >= batch.session_id AND session_id <= batch.session_id
-            ORDER BY session_id DESC, id DESC LIMIT batch.row_limit) AS m`.pipe(
-          Effect.map((rows) => groupRows(requests.length, rows))
-        )
     }),
     orElse: () => ({
+      newestManyStatement,
+      selectNewestMany,
       // One short transaction: sessions touched (and so locked) in sorted order, then one
       // multi-row insert in (request, item) order.
       appendMany: (requests) =>
-        transaction(Effect.zipRight(touchAll(sortedSessions(requests)), insertRows(requests))).pipe(Effect.asVoid),
-      selectNewestMany: (requests) =>
-        sql<MessageRow & { position: number }>`${unionOfNewest(requests)}`.pipe(
-          Effect.map((rows) => groupRows(requests.length, rows))
-        )
+        transaction(Effect.zipRight(touchAll(sortedSessions(requests)), insertRows(requests))).pipe(Effect.asVoid)
     })
   })
 }

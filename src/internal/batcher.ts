@@ -67,7 +67,16 @@ export interface Batcher {
 
 export const BATCH_SIZE_ATTRIBUTE = "session.batch_size"
 
-export const makeBatcher = (options: { readonly slots: number; readonly maxBatchSize: number }): Batcher => {
+export const makeBatcher = (options: {
+  readonly slots: number
+  readonly maxBatchSize: number
+  /**
+   * For a synchronous driver (better-sqlite3): a statement never yields, so without this no call
+   * could ever find the pipe busy. A lone call yields once (a scheduler turn, not a timer) so that
+   * callers already runnable can queue behind it and share the next statement.
+   */
+  readonly yieldFirst: boolean
+}): Batcher => {
   let free = options.slots
   let queue: Array<Entry> = []
 
@@ -192,7 +201,10 @@ export const makeBatcher = (options: { readonly slots: number; readonly maxBatch
         span?.attribute(BATCH_SIZE_ATTRIBUTE, 1)
         return Effect.uninterruptible(
           Effect.ensuring(
-            Effect.zipRight(kind.sizes(Effect.succeed(1)), kind.single(request)),
+            Effect.zipRight(
+              options.yieldFirst ? Effect.zipRight(Effect.yieldNow(), kind.sizes(Effect.succeed(1))) : kind.sizes(Effect.succeed(1)),
+              kind.single(request)
+            ),
             Effect.sync(release)
           )
         )

@@ -74,7 +74,11 @@ export const makeBatching = (
 
   const sql = client.withoutTransforms()
   const combined = makeBatchStatements(sql, names)
-  const batcher = makeBatcher({ slots: poolSizeOf(client), maxBatchSize })
+  const batcher = makeBatcher({
+    slots: poolSizeOf(client),
+    maxBatchSize,
+    yieldFirst: client.onDialectOrElse({ sqlite: () => true, orElse: () => false })
+  })
 
   const append: BatchKind<AppendRequest, void, SqlError> = {
     single: (request) => statements.appendMessages(request.sessionId, request.messages),
