@@ -67,6 +67,12 @@ export interface SqlSessionStoreOptions {
   readonly batching?: boolean | undefined
   /** The most calls one batched statement carries. Default 64 (`DEFAULT_MAX_BATCH_SIZE`). */
   readonly maxBatchSize?: number | undefined
+  /**
+   * How many batched statements may be in flight at once, each on its own connection; a call
+   * that finds them all busy queues and joins the next batch. Default 2, never more than the
+   * pool's connections (1 on SQLite).
+   */
+  readonly batchConcurrency?: number | undefined
 }
 
 /**

@@ -328,7 +328,13 @@ export const batchingSuite = (db: TestDatabase) => {
 
     it.effect("rejects invalid batching options", () =>
       Effect.gen(function*() {
-        for (const options of [{ maxBatchSize: 0 }, { maxBatchSize: 1.5 }, { batching: "yes" as unknown as boolean }]) {
+        for (const options of [
+          { maxBatchSize: 0 },
+          { maxBatchSize: 1.5 },
+          { batchConcurrency: 0 },
+          { batchConcurrency: Number.NaN },
+          { batching: "yes" as unknown as boolean }
+        ]) {
           const error = yield* Effect.flip(SqlSessionStore.make({ ...tables, ...options }))
           expect(error).toBeInstanceOf(InvalidArgumentError)
         }
