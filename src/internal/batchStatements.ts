@@ -22,6 +22,11 @@ export interface NewestRequest {
 export interface BatchStatements {
   /** Appends every request's rows atomically, each request's rows contiguous and in order. */
   readonly appendMany: (requests: ReadonlyArray<AppendRequest>) => Effect.Effect<void, SqlError>
+  /** Combined newest-N reads, where they pay (PostgreSQL only: see docs/batching.md). */
+  readonly newest: CombinedReads | undefined
+}
+
+export interface CombinedReads {
   /** Each request's newest `limit` rows, newest first. */
   readonly selectNewestMany: (
     requests: ReadonlyArray<NewestRequest>
@@ -59,8 +64,6 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
   const transaction = transactionOf(sql)
   const sessions = sql(names.sessions)
   const messages = sql(names.messages)
-  // Positions are our own small integers, never a caller's value.
-  const position = (index: number) => sql.literal(String(index))
 
   const insertRows = (requests: ReadonlyArray<AppendRequest>) =>
     sql`INSERT INTO ${messages} ${
@@ -80,38 +83,25 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
           ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
   })
 
-  // One backward range read of the (session_id, id) index per session, as in `selectNewest`, each
-  // in a derived table: SQLite allows no LIMIT on a bare UNION member, and MariaDB plans a
-  // parenthesized member without its LIMIT (a full scan and a filesort for a large session).
-  const unionOfNewest = (requests: ReadonlyArray<NewestRequest>) =>
-    sql.join(" UNION ALL ", false)(
-      requests.map(({ limit, sessionId }, index) =>
-        sql`SELECT * FROM (SELECT ${position(index)} AS position, id, message_data FROM ${messages}
-          WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}) AS newest`
-      )
-    )
-
-  const newestManyStatement = sql.onDialectOrElse({
-    // One statement: a LATERAL backward range read of the (session_id, id) index per request,
-    // with the same range condition as `selectNewest` so the planner keeps to the index.
-    pg: () => (requests: ReadonlyArray<NewestRequest>) =>
-      sql<PositionedRow>`SELECT batch.position - 1 AS position, m.id, m.message_data
-        FROM unnest(${requests.map((request) => request.sessionId)}::text[],
-          ${requests.map((request) => request.limit)}::int[])
-          WITH ORDINALITY AS batch(session_id, row_limit, position)
-        CROSS JOIN LATERAL (
-          SELECT id, message_data FROM ${messages}
-          WHERE session_id >= batch.session_id AND session_id <= batch.session_id
-          ORDER BY session_id DESC, id DESC LIMIT batch.row_limit) AS m`,
-    orElse: () => (requests: ReadonlyArray<NewestRequest>) => sql<PositionedRow>`${unionOfNewest(requests)}`
-  })
+  // One statement: a LATERAL backward range read of the (session_id, id) index per request, with
+  // the same range condition as `selectNewest` so the planner keeps to the index. MySQL and SQLite
+  // have no such plan that pays: a UNION ALL of per-session reads (in derived tables, the only form
+  // both plan through the index) measured slower than single reads, so they read alone.
+  const newestManyStatement = (requests: ReadonlyArray<NewestRequest>) =>
+    sql<PositionedRow>`SELECT batch.position - 1 AS position, m.id, m.message_data
+      FROM unnest(${requests.map((request) => request.sessionId)}::text[],
+        ${requests.map((request) => request.limit)}::int[])
+        WITH ORDINALITY AS batch(session_id, row_limit, position)
+      CROSS JOIN LATERAL (
+        SELECT id, message_data FROM ${messages}
+        WHERE session_id >= batch.session_id AND session_id <= batch.session_id
+        ORDER BY session_id DESC, id DESC LIMIT batch.row_limit) AS m`
   const selectNewestMany = (requests: ReadonlyArray<NewestRequest>) =>
     Effect.map(newestManyStatement(requests), (rows) => groupRows(requests.length, rows))
 
   return sql.onDialectOrElse({
     pg: () => ({
-      newestManyStatement,
-      selectNewestMany,
+      newest: { newestManyStatement, selectNewestMany },
       // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
       // inserted in (request, item) order; the sort consumes the whole join, locks included, before
       // `clock_timestamp()` is read for the first row, so created_at order stays id order.
@@ -130,11 +120,10 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
             SELECT batch.session_id, batch.message_data, clock_timestamp()
             FROM batch JOIN touched ON touched.session_id = batch.session_id
             ORDER BY batch.position`.pipe(Effect.asVoid)
-      },
+      }
     }),
     orElse: () => ({
-      newestManyStatement,
-      selectNewestMany,
+      newest: undefined,
       // One short transaction: sessions touched (and so locked) in sorted order, then one
       // multi-row insert in (request, item) order.
       appendMany: (requests) =>

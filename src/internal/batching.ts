@@ -101,9 +101,10 @@ export const makeBatching = (
     splittable: rejectedByDatabase,
     sizes: Metric.tagged(SessionMetrics.batchSize, "operation", "addItems")
   }
-  const newest: BatchKind<NewestRequest, ReadonlyArray<MessageRow>, SqlError> = {
+  const reads = combined.newest
+  const newest: BatchKind<NewestRequest, ReadonlyArray<MessageRow>, SqlError> | undefined = reads && {
     single: (request) => statements.selectNewest(request.sessionId, request.limit, undefined),
-    combined: combined.selectNewestMany,
+    combined: reads.selectNewestMany,
     weight: (request) => request.limit,
     budget: READ_BUDGET,
     splittable: rejectedByDatabase,
@@ -123,7 +124,7 @@ export const makeBatching = (
           ? unbatched.appendMessages(sessionId, messages, span)
           : batcher.run(append, { sessionId, messages }, span)
       ),
-    selectNewest: (span) => (sessionId, limit, beforeId) =>
+    selectNewest: newest === undefined ? unbatched.selectNewest : (span) => (sessionId, limit, beforeId) =>
       beforeId !== undefined
         ? statements.selectNewest(sessionId, limit, beforeId)
         : Effect.contextWithEffect((context: Context.Context<never>) =>

@@ -137,7 +137,7 @@ export const batchingSuite = (db: TestDatabase) => {
         expect(seen.size).toBe(24 * 6)
       }))
 
-    it.effect("reads the newest items of many sessions in combined statements, paging past corrupt rows", () =>
+    it.effect("reads the newest items of many sessions at once (combined on PostgreSQL), paging past corrupt rows", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore
         const sessions = range(10).map(() => uniqueId("read"))
@@ -156,8 +156,13 @@ export const batchingSuite = (db: TestDatabase) => {
           "getItems",
           Effect.forEach(reads, (id) => store.getItems(id, 3), { concurrency: "unbounded" })
         )
-        expect(requests).toBe(reads.length)
-        expect(statements).toBeLessThan(requests)
+        if (db.dialect === "pg") {
+          expect(requests).toBe(reads.length)
+          expect(statements).toBeLessThan(requests)
+        } else {
+          // Reads batch on PostgreSQL only (measured: see docs/batching.md).
+          expect(requests).toBe(0)
+        }
         result.forEach((items, n) => {
           const id = reads[n]!
           const expected = id === corrupt

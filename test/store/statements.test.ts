@@ -120,17 +120,18 @@ for (const db of all) {
         expect(plan).toContain(`${names.messages}_session_id_idx`)
         expect(plan).not.toMatch(/pkey|PRIMARY|filesort|TEMP B-TREE|Sort Key|Rows Removed/i)
 
-        // The combined read of natural batching: one index range read per session.
-        const combined = makeBatchStatements(sql, names).newestManyStatement([
-          { sessionId: "big", limit: 20 },
-          { sessionId: "other-1", limit: 20 }
-        ])
-        const [combinedText, combinedParams] = combined.compile()
-        const combinedPlan = JSON.stringify(yield* sql.unsafe(`${explain} ${combinedText}`, combinedParams))
-        expect(combinedPlan).toContain(`${names.messages}_session_id_idx`)
-        // (MySQL calls the first SELECT of a UNION "PRIMARY": only the primary key is ruled out.)
-        expect(combinedPlan).not.toMatch(/pkey|"key":"PRIMARY"|filesort|TEMP B-TREE|Sort Key|Rows Removed/i)
-        expect(combinedPlan).not.toContain(`SCAN ${names.messages}`)
+        // The combined read of natural batching (PostgreSQL only): one index range read per session.
+        const combined = makeBatchStatements(sql, names).newest
+        expect(combined === undefined).toBe(db.dialect !== "pg")
+        if (combined !== undefined) {
+          const [combinedText, combinedParams] = combined.newestManyStatement([
+            { sessionId: "big", limit: 20 },
+            { sessionId: "other-1", limit: 20 }
+          ]).compile()
+          const combinedPlan = JSON.stringify(yield* sql.unsafe(`${explain} ${combinedText}`, combinedParams))
+          expect(combinedPlan).toContain(`${names.messages}_session_id_idx`)
+          expect(combinedPlan).not.toMatch(/pkey|filesort|Sort Key|Rows Removed/i)
+        }
         for (const table of [names.operations, names.messages, names.sessions]) yield* sql`DROP TABLE ${sql(table)}`
       }).pipe(Effect.provide(db.layer)))
   })
