@@ -14,13 +14,13 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { SqlClient } from "@effect/sql"
 import Sqlite from "better-sqlite3"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Layer, ManagedRuntime, Metric, Redacted } from "effect"
 import * as Mysql from "mysql2/promise"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import Pg from "pg"
-import { type SessionStore, SqlSessionStore } from "../src/index.js"
+import { SessionMetrics, type SessionStore, SqlSessionStore } from "../src/index.js"
 
 const seconds = Number(process.env.TRIAL_SECONDS ?? 1.5)
 const rounds = Number(process.env.ROUNDS ?? 2)
@@ -133,7 +133,7 @@ const floorMysql = async (prefix: string): Promise<Variant & { close: () => Prom
           `INSERT INTO ${table.sessions} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`,
           [id]
         )
-        const rows = items(n).map((item) => JSON.stringify(item))
+        const rows = items(n).map((item) => JSON.stringify(item)) as [string, string]
         await connection.execute(`INSERT INTO ${table.messages} (session_id, message_data) VALUES (?, ?), (?, ?)`, [
           id,
           rows[0],
@@ -162,7 +162,7 @@ const floorSqlite = async (prefix: string, file: string): Promise<Variant & { cl
     `INSERT INTO ${table.sessions} (session_id) VALUES (?) ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
   )
   const insert = db.prepare(`INSERT INTO ${table.messages} (session_id, message_data) VALUES (?, ?), (?, ?)`)
-  const append = db.transaction((id: string, rows: Array<string>) => {
+  const append = db.transaction((id: string, rows: ReadonlyArray<string>) => {
     touch.run(id)
     insert.run(id, rows[0], id, rows[1])
   })
@@ -175,7 +175,9 @@ const floorSqlite = async (prefix: string, file: string): Promise<Variant & { cl
     latest: async (caller, n) => {
       latest.all(`${prefix}-read-${(caller * 31 + n) % READ_SESSIONS}`)
     },
-    close: async () => db.close()
+    close: async () => {
+      db.close()
+    }
   }
 }
 
@@ -218,18 +220,29 @@ const measureDialect = async (dialect: string) => {
     : dialect === "mysql"
     ? await floorMysql(prefix)
     : await floorSqlite(prefix, file)
+  const only = process.env.VARIANTS?.split(",")
   const variants = [
     storeVariant("batched", runtime, batched, prefix),
     ...slotStores.map((store, i) => storeVariant(`slots${slotChoices[i]}`, runtime, store, prefix)),
     storeVariant("unbatched", runtime, unbatched, prefix),
     floor
-  ]
+  ].filter((variant) => only === undefined || only.includes(variant.name))
   const results: Record<string, Array<Trial>> = {}
+  const meanBatch: Record<string, Array<number>> = {}
   for (const workload of ["append", "latest"] as const) {
     for (const callers of callerCounts) {
       for (let round = 0; round < rounds; round++) {
         for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
+          const before = await runtime.runPromise(Metric.value(SessionMetrics.batchSize.pipe(
+            Metric.tagged("operation", workload === "append" ? "addItems" : "getItems")
+          )))
           const result = await trial(callers, variant[workload])
+          const after = await runtime.runPromise(Metric.value(SessionMetrics.batchSize.pipe(
+            Metric.tagged("operation", workload === "append" ? "addItems" : "getItems")
+          )))
+          if (variant.name === "batched" && after.count > before.count) {
+            ;(meanBatch[`${workload} ${callers}`] ??= []).push((after.sum - before.sum) / (after.count - before.count))
+          }
           ;(results[`${workload} ${callers} ${variant.name}`] ??= []).push(result)
         }
       }
@@ -240,14 +253,18 @@ const measureDialect = async (dialect: string) => {
         const cpu = trials.map((t) => Math.round(t.cpuPerOpUs))
         return `${variant.name}: ${rates.join(" / ")} ops/s, p50 ${p50.join(" / ")} ms, cpu ${cpu.join(" / ")} µs/op`
       })
+      const batches = meanBatch[`${workload} ${callers}`]
+      if (batches) line.push(`batched mean calls per statement ${batches.map((b) => b.toFixed(1)).join(" / ")}`)
+      const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : "-")
       const mean = (name: string) => {
-        const trials = results[`${workload} ${callers} ${name}`]!
+        const trials = results[`${workload} ${callers} ${name}`]
+        if (trials === undefined) return NaN
         return trials.reduce((sum, t) => sum + t.ops / t.seconds, 0) / trials.length
       }
       console.log(
         `${dialect} ${workload} ${callers} callers | ${line.join(" | ")} | batched/floor ${
-          (mean("batched") / mean("floor")).toFixed(2)
-        }, batched/unbatched ${(mean("batched") / mean("unbatched")).toFixed(2)} | load ${Os.loadavg()[0]!.toFixed(2)}`
+          ratio(mean("batched"), mean("floor"))
+        }, batched/unbatched ${ratio(mean("batched"), mean("unbatched"))} | load ${Os.loadavg()[0]!.toFixed(2)}`
       )
     }
   }
