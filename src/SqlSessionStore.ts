@@ -321,10 +321,10 @@ export const make = (
         const invalid = sessionIdError(sessionId)
         if (invalid !== undefined) return Effect.fail(invalid)
         span.attribute("session.id", sessionId)
-        const pop = statements.deleteNewest(sessionId).pipe(
+        // Interruptible only while queued for a batch: see batching.ts.
+        const pop = batching.deleteNewest(sessionId, span).pipe(
           retry.popItem,
-          Effect.mapError(storeError("popItem", sessionId)),
-          Effect.uninterruptible
+          Effect.mapError(storeError("popItem", sessionId))
         )
         // Corrupt rows above the newest decodable item are deleted on the way down.
         const popDecodable: Effect.Effect<Option.Option<Item>, SessionStoreError> = Effect.flatMap(pop, (popped) => {

@@ -24,6 +24,18 @@ export interface BatchStatements {
   readonly appendMany: (requests: ReadonlyArray<AppendRequest>) => Effect.Effect<void, SqlError>
   /** Combined newest-N reads, where they pay (PostgreSQL only: see docs/batching.md). */
   readonly newest: CombinedReads | undefined
+  /**
+   * Pops of distinct sessions in one statement (PostgreSQL only): per session, the popped row's
+   * data (or `null`) and whether the statement's snapshot still saw rows (see `deleteNewest`).
+   */
+  readonly deleteNewestMany:
+    | ((sessionIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PopResult>, SqlError>)
+    | undefined
+}
+
+export interface PopResult {
+  readonly message_data: string | null
+  readonly remaining: boolean
 }
 
 export interface CombinedReads {
@@ -102,6 +114,30 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
   return sql.onDialectOrElse({
     pg: () => ({
       newest: { newestManyStatement, selectNewestMany },
+      // One statement, as the single pop: the newest row of each session, locked in sorted session
+      // order (so concurrent combined pops cannot deadlock), deleted. `remaining` is read on the
+      // statement's snapshot, as in `deleteNewest`, so a row taken by a concurrent pop is told
+      // apart from an empty session.
+      deleteNewestMany: (sessionIds) => {
+        const sorted = [...sessionIds].sort()
+        return sql<PopResult & { session_id: string }>`WITH request AS (
+              SELECT * FROM unnest(${sorted}::text[]) WITH ORDINALITY AS request(session_id, position)),
+            target AS (
+              SELECT newest.id, request.position FROM request CROSS JOIN LATERAL (
+                SELECT id FROM ${messages}
+                WHERE session_id >= request.session_id AND session_id <= request.session_id
+                ORDER BY session_id DESC, id DESC LIMIT 1 FOR UPDATE) AS newest),
+            removed AS (DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING id, message_data)
+          SELECT request.session_id, removed.message_data,
+            EXISTS (SELECT 1 FROM ${messages} WHERE session_id = request.session_id) AS remaining
+          FROM request LEFT JOIN target ON target.position = request.position
+          LEFT JOIN removed ON removed.id = target.id`.pipe(
+          Effect.map((rows) => {
+            const bySession = new Map(rows.map((row) => [row.session_id, row]))
+            return sessionIds.map((id) => bySession.get(id) ?? { message_data: null, remaining: false })
+          })
+        )
+      },
       // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
       // inserted in (request, item) order; the sort consumes the whole join, locks included, before
       // `clock_timestamp()` is read for the first row, so created_at order stays id order.
@@ -124,6 +160,7 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
     }),
     orElse: () => ({
       newest: undefined,
+      deleteNewestMany: undefined,
       // One short transaction: sessions touched (and so locked) in sorted order, then one
       // multi-row insert in (request, item) order.
       appendMany: (requests) =>

@@ -40,6 +40,8 @@ export interface BatchKind<Request, A, E> {
   readonly splittable: (error: E) => boolean
   /** Records the size of every statement run (the batch-size histogram). */
   readonly sizes: Metric.Metric.Histogram<number>
+  /** When given, a batch holds at most one request per key (pops: one per session). */
+  readonly key?: ((request: Request) => string) | undefined
 }
 
 interface Entry {
@@ -85,14 +87,21 @@ export const makeBatcher = (options: {
     const head = queue[0]!
     const batch = [head]
     const rest: Array<Entry> = []
+    const key = head.kind.key
+    const keys = key === undefined ? undefined : new Set([key(head.request)])
     let weight = head.weight
     let open = weight <= head.kind.budget
     for (let index = 1; index < queue.length; index++) {
       const entry = queue[index]!
       if (open && entry.kind === head.kind) {
-        if (batch.length < options.maxBatchSize && weight + entry.weight <= head.kind.budget) {
+        const entryKey = key?.(entry.request)
+        if (
+          batch.length < options.maxBatchSize && weight + entry.weight <= head.kind.budget &&
+          (entryKey === undefined || !keys!.has(entryKey))
+        ) {
           weight += entry.weight
           batch.push(entry)
+          if (entryKey !== undefined) keys!.add(entryKey)
           continue
         }
         // Stop at the first that does not fit: later ones must not overtake it.

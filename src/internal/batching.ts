@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Metric, type Tracer } from "effect"
+import { Context, Effect, Metric, Option, type Tracer } from "effect"
 import * as SessionMetrics from "../SessionMetrics.js"
 import { InvalidArgumentError } from "../SessionStore.js"
 import { type AppendRequest, makeBatchStatements, type NewestRequest, rejectedByDatabase } from "./batchStatements.js"
@@ -48,6 +48,8 @@ export interface Batching {
   ) => Effect.Effect<void, SqlError>
   /** `selectNewest` whose first page is batched (later pages, past corrupt rows, run alone). */
   readonly selectNewest: (span: Tracer.Span) => Statements["selectNewest"]
+  /** `deleteNewest`, batched; interruptible while queued, uninterruptible once in flight. */
+  readonly deleteNewest: (sessionId: string, span: Tracer.Span) => Effect.Effect<Option.Option<string>, SqlError>
 }
 
 const invalid = (argument: string, message: string) => Effect.fail(new InvalidArgumentError({ argument, message }))
@@ -80,7 +82,8 @@ export const makeBatching = (
   }
   const unbatched: Batching = {
     appendMessages: (sessionId, messages) => Effect.uninterruptible(statements.appendMessages(sessionId, messages)),
-    selectNewest: () => statements.selectNewest
+    selectNewest: () => statements.selectNewest,
+    deleteNewest: (sessionId) => Effect.uninterruptible(statements.deleteNewest(sessionId))
   }
   if (!enabled) return Effect.succeed(unbatched)
 
@@ -111,6 +114,24 @@ export const makeBatching = (
     sizes: Metric.tagged(SessionMetrics.batchSize, "operation", "getItems")
   }
 
+  const deleteNewestMany = combined.deleteNewestMany
+  const pop: BatchKind<string, Option.Option<string>, SqlError> | undefined = deleteNewestMany && {
+    single: statements.deleteNewest,
+    // A row taken by a concurrent pop between snapshot and lock: that session pops again, alone.
+    combined: (sessionIds) =>
+      Effect.flatMap(deleteNewestMany(sessionIds), (results) =>
+        Effect.forEach(results, (result, index) =>
+          result.message_data === null && result.remaining
+            ? statements.deleteNewest(sessionIds[index]!)
+            : Effect.succeed(Option.fromNullable(result.message_data)))),
+    weight: () => 1,
+    budget: Number.MAX_SAFE_INTEGER,
+    splittable: rejectedByDatabase,
+    sizes: Metric.tagged(SessionMetrics.batchSize, "operation", "popItem"),
+    // Two pops of one session in one statement would both see the same newest row.
+    key: (sessionId) => sessionId
+  }
+
   // Inside the caller's `sql.withTransaction` every statement must run on the transaction's
   // connection, in the caller's order: no batching there.
   const inTransaction = (context: Context.Context<never>) =>
@@ -131,6 +152,10 @@ export const makeBatching = (
           inTransaction(context)
             ? statements.selectNewest(sessionId, limit, undefined)
             : batcher.run(newest, { sessionId, limit }, span)
-        )
+        ),
+    deleteNewest: pop === undefined ? unbatched.deleteNewest : (sessionId, span) =>
+      Effect.contextWithEffect((context: Context.Context<never>) =>
+        inTransaction(context) ? unbatched.deleteNewest(sessionId, span) : batcher.run(pop, sessionId, span)
+      )
   })
 }

@@ -174,6 +174,27 @@ export const batchingSuite = (db: TestDatabase) => {
         })
       }))
 
+    it.effect("pops every item exactly once under concurrent pops (combined on PostgreSQL)", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore
+        const sessions = range(12).map(() => uniqueId("pop"))
+        yield* Effect.forEach(sessions, (id, s) => store.addItems(id, range(6).map((i) => item(`q${s}`, i))), {
+          discard: true
+        })
+        // Eight concurrent pops per session, for six items: every item once, then nothing.
+        const pops = range(12 * 8).map((n) => sessions[n % 12]!)
+        const before = yield* Metric.value(Metric.tagged(SessionMetrics.batchSize, "operation", "popItem"))
+        const popped = yield* Effect.forEach(pops, (id) => store.popItem(id), { concurrency: "unbounded" })
+        const after = yield* Metric.value(Metric.tagged(SessionMetrics.batchSize, "operation", "popItem"))
+        if (db.dialect === "pg") expect(after.count - before.count).toBeLessThan(after.sum - before.sum)
+        else expect(after.count - before.count).toBe(0)
+        for (const [s, id] of sessions.entries()) {
+          const mine = popped.flatMap((result, n) => pops[n] === id && Option.isSome(result) ? [result.value.content] : [])
+          expect([...mine].sort()).toEqual(range(6).map((i) => `q${s}#${i}`))
+          expect(yield* countMessages(id, tables.messagesTable)).toBe(0)
+        }
+      }))
+
     it.effect("fails only the call the database rejects; the rest of its batch is stored", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore
