@@ -9,7 +9,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, Schema, type Tracer } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
-import { DEFAULT_MAX_BATCH_SIZE as defaultMaxBatchSize, makeBatching } from "./internal/batching.js"
+import {
+  DEFAULT_BATCH_CONCURRENCY as defaultBatchConcurrency,
+  DEFAULT_MAX_BATCH_SIZE as defaultMaxBatchSize,
+  makeBatching
+} from "./internal/batching.js"
 import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
@@ -59,18 +63,18 @@ export interface SqlSessionStoreOptions {
   /** Largest encoded item, in UTF-8 bytes. Default 8 MiB. */
   readonly maxItemBytes?: number | undefined
   /**
-   * Natural batching: concurrent `addItems` and `getItems(id, limit)` calls that find every
-   * connection busy are queued and sent together, as one statement (PostgreSQL) or one short
-   * transaction (MySQL/MariaDB, SQLite), when a connection frees. A call that finds a connection
-   * free runs at once, alone. Default `true`. See docs/batching.md.
+   * Natural batching: concurrent `addItems` calls (and, on PostgreSQL, `getItems(id, limit)` and
+   * `popItem`) that find the store's statements busy queue up, and go out together as one
+   * statement (PostgreSQL) or one short transaction (MySQL/MariaDB, SQLite) when one frees. A call
+   * that finds the pipe free runs at once, alone. Default `true`. See docs/batching.md.
    */
   readonly batching?: boolean | undefined
   /** The most calls one batched statement carries. Default 64 (`DEFAULT_MAX_BATCH_SIZE`). */
   readonly maxBatchSize?: number | undefined
   /**
    * How many batched statements may be in flight at once, each on its own connection; a call
-   * that finds them all busy queues and joins the next batch. Default 2, never more than the
-   * pool's connections (1 on SQLite).
+   * that finds them all busy queues and joins the next batch. Default 2
+   * (`DEFAULT_BATCH_CONCURRENCY`), never more than the pool's connections (1 on SQLite).
    */
   readonly batchConcurrency?: number | undefined
 }
@@ -88,6 +92,13 @@ export const DEFAULT_MAX_ITEM_BYTES = 8 * 1024 * 1024
  * @since 0.1.0
  */
 export const DEFAULT_MAX_BATCH_SIZE = defaultMaxBatchSize
+
+/**
+ * The default `batchConcurrency` of natural batching (see docs/batching.md).
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_BATCH_CONCURRENCY = defaultBatchConcurrency
 
 /**
  * @since 0.1.0
