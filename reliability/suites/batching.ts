@@ -86,37 +86,38 @@ export const batchingSuite = (scale: Scale) => {
         const tags: Record<string, number> = {}
         let killing = db.dialect !== "sqlite"
         let kills = 0
+        let rounds = 0
         const killer = async () => {
           while (killing) {
             await new Promise((resolve) => setTimeout(resolve, scale.kill.everyMs))
             if (killing) kills += await target.killConnections().catch(() => 0)
+            rounds++
           }
         }
+        // The calls go on until the killer has struck a few times, however fast the database is.
+        const enough = (call: number) => call >= callsPerFiber && (db.dialect === "sqlite" || rounds >= 3)
         const sizes = Metric.tagged(SessionMetrics.batchSize, "operation", "addItems")
         const program = Effect.gen(function*() {
           const store = yield* SessionStore
           const before = yield* Metric.value(sizes)
           const killing$ = killer()
-          yield* Effect.forEach(
-            Array.from({ length: fibers }, (_, fiber) => fiber),
-            (fiber) =>
-              Effect.forEach(
-                Array.from({ length: callsPerFiber }, (_, call) => call),
-                (call) => {
-                  const key = `${fiber}.${call}`
-                  // Every other call on the hot session; the rest spread over the others.
-                  const sessionId = call % 2 === 0 ? hot : sessionIds[(fiber * 7 + call) % sessions]!
-                  const items = Array.from({ length: ITEMS_PER_CALL }, (_, i) => ({ role: "user", content: `${key}#${i}` }))
-                  return Effect.map(Effect.exit(store.addItems(sessionId, items)), (exit) => {
-                    const tag = tagOf(exit)
-                    tags[tag] = (tags[tag] ?? 0) + 1
-                    outcomes.push({ key, sessionId, fiber, call, acknowledged: Exit.isSuccess(exit) })
-                  })
-                },
-                { discard: true }
-              ),
-            { concurrency: "unbounded", discard: true }
-          ).pipe(Effect.ensuring(Effect.sync(() => (killing = false))))
+          const calls = (fiber: number, call: number): Effect.Effect<void> => {
+            if (enough(call)) return Effect.void
+            const key = `${fiber}.${call}`
+            // Every other call on the hot session; the rest spread over the others.
+            const sessionId = call % 2 === 0 ? hot : sessionIds[(fiber * 7 + call) % sessions]!
+            const items = Array.from({ length: ITEMS_PER_CALL }, (_, i) => ({ role: "user", content: `${key}#${i}` }))
+            return Effect.flatMap(Effect.exit(store.addItems(sessionId, items)), (exit) => {
+              const tag = tagOf(exit)
+              tags[tag] = (tags[tag] ?? 0) + 1
+              outcomes.push({ key, sessionId, fiber, call, acknowledged: Exit.isSuccess(exit) })
+              return calls(fiber, call + 1)
+            })
+          }
+          yield* Effect.forEach(Array.from({ length: fibers }, (_, fiber) => fiber), (fiber) => calls(fiber, 0), {
+            concurrency: "unbounded",
+            discard: true
+          }).pipe(Effect.ensuring(Effect.sync(() => (killing = false))))
           yield* Effect.promise(() => killing$)
           const after = yield* Metric.value(sizes)
           return { statements: after.count - before.count, requests: after.sum - before.sum }
@@ -147,7 +148,7 @@ export const batchingSuite = (scale: Scale) => {
           notes: [...violations.slice(0, 5), ...unexpected]
         })
         await withOutcome("batching", db.label, async () => {
-          expect(outcomes.length).toBe(fibers * callsPerFiber)
+          expect(outcomes.length).toBeGreaterThanOrEqual(fibers * callsPerFiber)
           expect(unexpected).toEqual([])
           expect(violations).toEqual([])
           // Batches formed: fewer statements than the calls that reached one.
