@@ -137,6 +137,23 @@ export const batchingSuite = (db: TestDatabase) => {
         expect(seen.size).toBe(24 * 6)
       }))
 
+    it.effect("keeps queue order for the calls on one session that share a statement", () =>
+      Effect.gen(function*() {
+        // One slot: call 0 goes alone, calls 1-19 queue in order and share the next statement.
+        const store = yield* SqlSessionStore.make({ ...tables, batchConcurrency: 1 })
+        const id = uniqueId("queue")
+        const { requests, statements } = yield* measured(
+          "addItems",
+          Effect.forEach(range(20), (n) => store.addItems(id, [item(`c${n}`, 0), item(`c${n}`, 1)]), {
+            concurrency: "unbounded",
+            discard: true
+          })
+        )
+        expect(requests).toBe(20)
+        expect(statements).toBe(2)
+        expect(yield* contents(id)).toEqual(range(20).flatMap((n) => [`c${n}#0`, `c${n}#1`]))
+      }))
+
     it.effect("reads the newest items of many sessions at once (combined on PostgreSQL), paging past corrupt rows", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore
