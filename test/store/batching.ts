@@ -154,6 +154,27 @@ export const batchingSuite = (db: TestDatabase) => {
         expect(yield* contents(id)).toEqual(range(20).flatMap((n) => [`c${n}#0`, `c${n}#1`]))
       }))
 
+    it.effect("never combines a heavy call: it runs alone, through the single path", () =>
+      Effect.gen(function*() {
+        const store = yield* SqlSessionStore.make({ ...tables, batchConcurrency: 1 })
+        const heavy = uniqueId("heavy")
+        const light = range(10).map(() => uniqueId("light"))
+        const { spans } = yield* recordSpans(
+          Effect.forEach(
+            [...light.slice(0, 5), heavy, ...light.slice(5)],
+            (id) => store.addItems(id, id === heavy ? range(5000).map((i) => item("h", i)) : [item(id, 0)]),
+            { concurrency: "unbounded", discard: true }
+          )
+        )
+        const sizeOf = (id: string) =>
+          spans.find((span) => span.name === "SessionStore.addItems" && span.attributes.get("session.id") === id)
+            ?.attributes.get("session.batch_size")
+        expect(sizeOf(heavy)).toBe(1)
+        // The light calls queued behind it still shared statements.
+        expect(Math.max(...light.map((id) => sizeOf(id) as number))).toBeGreaterThan(1)
+        expect(yield* countMessages(heavy, tables.messagesTable)).toBe(5000)
+      }))
+
     it.effect("reads the newest items of many sessions at once (combined on PostgreSQL), paging past corrupt rows", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore
