@@ -1,5 +1,6 @@
 /**
- * Natural batching wired to the store: the batch kinds (appends, newest-N reads) over the
+ * Natural batching wired to the store: the batch kinds (appends; newest-N reads and pops on
+ * PostgreSQL) over the
  * combined statements, the options, and the rule that a caller's own transaction runs unbatched.
  * See `batcher.ts` for the design and docs/batching.md for the guarantees.
  */
@@ -32,8 +33,8 @@ const DEFAULT_POOL_SIZE = 10
 export const DEFAULT_BATCH_CONCURRENCY = 2
 
 // A combined append stays well inside every dialect's limits (SQLite's 32,766 parameters at two a
-// row, MariaDB's 16 MiB packet): at most about 1 MiB of text and 4,096 rows. A request heavier
-// than that runs alone, through the single path.
+// row, MariaDB's 16 MiB packet): at most about a million UTF-16 units of text (3 MiB of UTF-8 at
+// worst) and 4,096 rows. A request heavier than that runs alone, through the single path.
 const APPEND_BUDGET = 1024 * 1024
 const ROW_WEIGHT = 256
 // Reads: at most 10,000 rows in one combined result.
