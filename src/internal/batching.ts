@@ -1,7 +1,7 @@
 /**
  * Natural batching wired to the store: the batch kinds (appends; newest-N reads and pops on
- * PostgreSQL) over the
- * combined statements, the options, and the rule that a caller's own transaction runs unbatched.
+ * PostgreSQL) over the combined statements, the options, and the rule that a caller's own
+ * transaction runs unbatched.
  * See `batcher.ts` for the design and docs/batching.md for the guarantees.
  */
 import { SqlClient } from "@effect/sql"
