@@ -3,6 +3,7 @@
  * including server restarts, hostile input, observability. Figures go to reliability/report.md.
  */
 import { faultSuite } from "./suites/faults.js"
+import { batchingSuite } from "./suites/batching.js"
 import { full } from "./suites/common.js"
 import { hostileSuite } from "./suites/hostile.js"
 import { loadSuite } from "./suites/load.js"
@@ -12,3 +13,4 @@ loadSuite(full)
 faultSuite(full, { restarts: true })
 hostileSuite(full)
 observabilitySuite(full)
+batchingSuite(full)

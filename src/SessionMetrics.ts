@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Metric } from "effect"
+import { Metric, MetricBoundaries } from "effect"
 
 /**
  * Operations started.
@@ -47,3 +47,15 @@ export const retries = Metric.counter("agent_session_retries_total", {
   description: "Statements retried after a transient database failure",
   incremental: true
 })
+
+/**
+ * Requests per statement sent by natural batching (`1` for a call that ran alone), tagged with
+ * `operation` (`addItems`, `getItems`). See docs/batching.md.
+ *
+ * @since 0.1.0
+ */
+export const batchSize = Metric.histogram(
+  "agent_session_batch_size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 10 }),
+  "Requests carried by each statement of natural batching"
+)

@@ -9,6 +9,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, Schema, type Tracer } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
+import {
+  DEFAULT_BATCH_CONCURRENCY as defaultBatchConcurrency,
+  DEFAULT_MAX_BATCH_SIZE as defaultMaxBatchSize,
+  makeBatching
+} from "./internal/batching.js"
 import { clientLayer, type ConnectionOptions, importDialect } from "./internal/clientLayer.js"
 import type { ChunkLimits } from "./internal/chunking.js"
 import { prepareFromUrl } from "./internal/fromUrl.js"
@@ -66,6 +71,21 @@ export interface SqlSessionStoreOptions {
    * on MySQL/MariaDB the server's `max_allowed_packet` (see docs/limits.md).
    */
   readonly maxItemBytes?: number | undefined
+  /**
+   * Natural batching: concurrent `addItems` calls (and, on PostgreSQL, `getItems(id, limit)` and
+   * `popItem`) that find the store's statements busy queue up, and go out together as one
+   * statement (PostgreSQL) or one short transaction (MySQL/MariaDB, SQLite) when one frees. A call
+   * that finds the pipe free runs at once, alone. Default `true`. See docs/batching.md.
+   */
+  readonly batching?: boolean | undefined
+  /** The most calls one batched statement carries. Default 64 (`DEFAULT_MAX_BATCH_SIZE`). */
+  readonly maxBatchSize?: number | undefined
+  /**
+   * How many batched statements may be in flight at once, each on its own connection; a call
+   * that finds them all busy queues and joins the next batch. Default 2
+   * (`DEFAULT_BATCH_CONCURRENCY`), never more than the pool's connections (1 on SQLite).
+   */
+  readonly batchConcurrency?: number | undefined
 }
 
 /**
@@ -74,6 +94,20 @@ export interface SqlSessionStoreOptions {
  * @since 0.1.0
  */
 export const DEFAULT_MAX_ITEM_BYTES = 8 * 1024 * 1024
+
+/**
+ * The default `maxBatchSize` of natural batching (see docs/batching.md).
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_BATCH_SIZE = defaultMaxBatchSize
+
+/**
+ * The default `batchConcurrency` of natural batching (see docs/batching.md).
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_BATCH_CONCURRENCY = defaultBatchConcurrency
 
 /**
  * @since 0.1.0
@@ -160,10 +194,12 @@ export const make = (
       })
     }
     // A user's name transforms (camelCase and the like) must not rename our columns.
-    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const client = yield* SqlClient.SqlClient
+    const sql = client.withoutTransforms()
     const features = yield* detectFeatures(sql).pipe(Effect.mapError(storeError("connect")))
     const statements: Statements = makeStatements(sql, names, features)
     const transaction = transactionOf(sql)
+    const batching = yield* makeBatching(client, names, statements, options)
     const sessionIdError = sessionIdErrorWith(
       sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
     )
@@ -291,7 +327,7 @@ export const make = (
               const all = decodable(items)
               return limit === undefined || all.length <= limit ? all : all.slice(all.length - limit)
             }))
-          : Effect.map(readNewest(sessionId, limit, statements.selectNewest, "getItems"), ({ items }) => items.reverse())
+          : Effect.map(readNewest(sessionId, limit, batching.selectNewest(span), "getItems"), ({ items }) => items.reverse())
         return read.pipe(
           retry.getItems,
           Effect.mapError(storeError("getItems", sessionId)),
@@ -310,10 +346,10 @@ export const make = (
         if (Array.isArray(items)) span.attribute("session.items", items.length)
         return Effect.flatMap(codec.encodeAll(items), (encoded) => {
           if (encoded.length === 0) return Effect.void
-          return statements.appendMessages(sessionId, encoded).pipe(
+          // Interruptible only while queued for a batch: see batching.ts.
+          return batching.appendMessages(sessionId, encoded, span).pipe(
             retry.addItems,
-            Effect.mapError(storeError("addItems", sessionId)),
-            Effect.uninterruptible
+            Effect.mapError(storeError("addItems", sessionId))
           )
         })
       })
@@ -361,10 +397,10 @@ export const make = (
             Effect.tap(count)
           )
         }
-        const pop = statements.deleteNewest(sessionId).pipe(
+        // Interruptible only while queued for a batch: see batching.ts.
+        const pop = batching.deleteNewest(sessionId, span).pipe(
           retry.popItem,
-          Effect.mapError(storeError("popItem", sessionId)),
-          Effect.uninterruptible
+          Effect.mapError(storeError("popItem", sessionId))
         )
         // The one-statement pop deletes only text that starts like an object, which the default
         // codec decodes whenever Python can read it: a popped row that fails to decode is

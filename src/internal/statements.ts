@@ -109,6 +109,21 @@ export const detectFeatures = (sql: SqlClient.SqlClient): Effect.Effect<ServerFe
     orElse: () => Effect.succeed({ deleteReturning: false })
   })
 
+/**
+ * "The text starts with {", after JSON whitespace (looked for in the first 256 characters). Any
+ * text Python can read that passes is an object, which the default codec decodes; so a popped row
+ * that fails to decode is unreadable for everyone, and deleting it loses nothing.
+ */
+export const objectTextCondition = (sql: SqlClient.SqlClient) =>
+  sql.onDialectOrElse({
+    // substr reads only the start of a TOASTed value; LIKE on the column would read all of it.
+    pg: () =>
+      sql`(substr(message_data, 1, 1) = '{'
+        OR ltrim(substr(message_data, 1, 256), ' ' || chr(9) || chr(10) || chr(13)) LIKE '{%')`,
+    mysql: () => sql`(message_data LIKE '{%' OR LEFT(message_data, 256) REGEXP '^[[:space:]]+[{]')`,
+    orElse: () => sql`(message_data LIKE '{%' OR ltrim(substr(message_data, 1, 256), ' ' || char(9, 10, 13)) LIKE '{%')`
+  })
+
 export const makeStatements = (
   sql: SqlClient.SqlClient,
   names: TableNames,
@@ -137,17 +152,7 @@ export const makeStatements = (
       sql`session_id >= ${sessionId} AND session_id <= ${sessionId}`,
     orElse: () => (sessionId: string) => sql`session_id = ${sessionId}`
   })
-  // "The text starts with {", after JSON whitespace (looked for in the first 256 characters). Any
-  // text Python can read that passes is an object, which the default codec decodes; so a popped
-  // row that fails to decode is unreadable for everyone, and deleting it loses nothing.
-  const objectText = sql.onDialectOrElse({
-    // substr reads only the start of a TOASTed value; LIKE on the column would read all of it.
-    pg: () =>
-      sql`(substr(message_data, 1, 1) = '{'
-        OR ltrim(substr(message_data, 1, 256), ' ' || chr(9) || chr(10) || chr(13)) LIKE '{%')`,
-    mysql: () => sql`(message_data LIKE '{%' OR LEFT(message_data, 256) REGEXP '^[[:space:]]+[{]')`,
-    orElse: () => sql`(message_data LIKE '{%' OR ltrim(substr(message_data, 1, 256), ' ' || char(9, 10, 13)) LIKE '{%')`
-  })
+  const objectText = objectTextCondition(sql)
   const newestFirst = sql.onDialectOrElse({
     pg: () => sql.literal("ORDER BY session_id DESC, id DESC"),
     orElse: () => sql.literal("ORDER BY id DESC")

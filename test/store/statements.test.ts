@@ -7,6 +7,7 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Tracer } from "effect"
 import { SqlSessionStore } from "../../src/index.js"
+import { makeBatchStatements } from "../../src/internal/batchStatements.js"
 import { makeStatements } from "../../src/internal/statements.js"
 import { all, uniqueId, uniqueTable } from "../support/databases.js"
 
@@ -118,6 +119,19 @@ for (const db of all) {
         const plan = JSON.stringify(yield* sql.unsafe(`${explain} ${text}`, params))
         expect(plan).toContain(`${names.messages}_session_id_idx`)
         expect(plan).not.toMatch(/pkey|PRIMARY|filesort|TEMP B-TREE|Sort Key|Rows Removed/i)
+
+        // The combined read of natural batching (PostgreSQL only): one index range read per session.
+        const combined = makeBatchStatements(sql, names).newest
+        expect(combined === undefined).toBe(db.dialect !== "pg")
+        if (combined !== undefined) {
+          const [combinedText, combinedParams] = combined.newestManyStatement([
+            { sessionId: "big", limit: 20 },
+            { sessionId: "other-1", limit: 20 }
+          ]).compile()
+          const combinedPlan = JSON.stringify(yield* sql.unsafe(`${explain} ${combinedText}`, combinedParams))
+          expect(combinedPlan).toContain(`${names.messages}_session_id_idx`)
+          expect(combinedPlan).not.toMatch(/pkey|filesort|Sort Key|Rows Removed/i)
+        }
         for (const table of [names.operations, names.messages, names.sessions]) yield* sql`DROP TABLE ${sql(table)}`
       }).pipe(Effect.provide(db.layer)))
   })

@@ -1,0 +1,191 @@
+/**
+ * The combined statements of natural batching (see `batcher.ts`): many sessions' appends, or many
+ * sessions' newest-N reads, in one statement on PostgreSQL, in one short transaction (appends)
+ * or one `UNION ALL` (reads) on MySQL/MariaDB and SQLite.
+ */
+import type { SqlClient, Statement } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import type { MessageRow, TableNames } from "./statements.js"
+import { objectTextCondition, transactionOf } from "./statements.js"
+
+export interface AppendRequest {
+  readonly sessionId: string
+  readonly messages: ReadonlyArray<string>
+}
+
+export interface NewestRequest {
+  readonly sessionId: string
+  readonly limit: number
+}
+
+export interface BatchStatements {
+  /** Appends every request's rows atomically, each request's rows contiguous and in order. */
+  readonly appendMany: (requests: ReadonlyArray<AppendRequest>) => Effect.Effect<void, SqlError>
+  /** Combined newest-N reads, where they pay (PostgreSQL only: see docs/batching.md). */
+  readonly newest: CombinedReads | undefined
+  /**
+   * Pops of distinct sessions in one statement (PostgreSQL only): per session, the popped row's
+   * data (or `null`) and whether the statement's snapshot still saw rows (see `deleteNewest`).
+   */
+  readonly deleteNewestMany:
+    | ((sessionIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PopResult>, SqlError>)
+    | undefined
+}
+
+export interface PopResult {
+  readonly message_data: string | null
+  readonly remaining: boolean
+}
+
+export interface CombinedReads {
+  /** Each request's newest `limit` rows, newest first. */
+  readonly selectNewestMany: (
+    requests: ReadonlyArray<NewestRequest>
+  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<MessageRow>>, SqlError>
+  /** The statement behind `selectNewestMany` (rows tagged with their request's position), to explain. */
+  readonly newestManyStatement: (requests: ReadonlyArray<NewestRequest>) => Statement.Statement<PositionedRow>
+}
+
+type PositionedRow = MessageRow & { readonly position: number | string }
+
+/** Session ids in a fixed order, each once: every combined statement locks sessions in this order. */
+const sortedSessions = (requests: ReadonlyArray<{ readonly sessionId: string }>): Array<string> =>
+  Array.from(new Set(requests.map((request) => request.sessionId))).sort()
+
+/** Newest first; ids are numbers, or decimal strings (PostgreSQL BIGINT). */
+const newestFirst = (a: MessageRow, b: MessageRow): number => {
+  if (typeof a.id === "number" && typeof b.id === "number") return b.id - a.id
+  const left = String(a.id)
+  const right = String(b.id)
+  return left.length !== right.length ? right.length - left.length : left < right ? 1 : left > right ? -1 : 0
+}
+
+/** Rows tagged with their request's position, grouped back per request, newest first. */
+const groupRows = (
+  count: number,
+  rows: ReadonlyArray<PositionedRow>
+): Array<Array<MessageRow>> => {
+  const groups: Array<Array<MessageRow>> = Array.from({ length: count }, () => [])
+  for (const row of rows) groups[Number(row.position)]!.push({ id: row.id, message_data: row.message_data })
+  for (const group of groups) group.sort(newestFirst)
+  return groups
+}
+
+export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames): BatchStatements => {
+  const transaction = transactionOf(sql)
+  const sessions = sql(names.sessions)
+  const messages = sql(names.messages)
+  const objectText = objectTextCondition(sql)
+
+  const insertRows = (requests: ReadonlyArray<AppendRequest>) =>
+    sql`INSERT INTO ${messages} ${
+      sql.insert(
+        requests.flatMap(({ messages: data, sessionId }) =>
+          data.map((message_data) => ({ session_id: sessionId, message_data }))
+        )
+      )
+    }`
+
+  const touchAll = sql.onDialectOrElse({
+    mysql: () => (ids: ReadonlyArray<string>) =>
+      sql`INSERT INTO ${sessions} ${sql.insert(ids.map((session_id) => ({ session_id })))}
+          ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`,
+    orElse: () => (ids: ReadonlyArray<string>) =>
+      sql`INSERT INTO ${sessions} ${sql.insert(ids.map((session_id) => ({ session_id })))}
+          ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
+  })
+
+  // One statement: a LATERAL backward range read of the (session_id, id) index per request, with
+  // the same range condition as `selectNewest` so the planner keeps to the index. MySQL and SQLite
+  // have no such plan that pays: a UNION ALL of per-session reads (in derived tables, the only form
+  // both plan through the index) measured slower than single reads, so they read alone.
+  const newestManyStatement = (requests: ReadonlyArray<NewestRequest>) =>
+    sql<PositionedRow>`SELECT batch.position - 1 AS position, m.id, m.message_data
+      FROM unnest(${requests.map((request) => request.sessionId)}::text[],
+        ${requests.map((request) => request.limit)}::int[])
+        WITH ORDINALITY AS batch(session_id, row_limit, position)
+      CROSS JOIN LATERAL (
+        SELECT id, message_data FROM ${messages}
+        WHERE session_id >= batch.session_id AND session_id <= batch.session_id
+        ORDER BY session_id DESC, id DESC LIMIT batch.row_limit) AS m`
+  const selectNewestMany = (requests: ReadonlyArray<NewestRequest>) =>
+    Effect.map(newestManyStatement(requests), (rows) => groupRows(requests.length, rows))
+
+  return sql.onDialectOrElse({
+    pg: () => ({
+      newest: { newestManyStatement, selectNewestMany },
+      // One statement, as the single pop: the newest row of each session, locked in sorted session
+      // order (so concurrent combined pops cannot deadlock), deleted. `remaining` is read on the
+      // statement's snapshot, as in `deleteNewest`, so a row taken by a concurrent pop is told
+      // apart from an empty session.
+      deleteNewestMany: (sessionIds) => {
+        const sorted = [...sessionIds].sort()
+        return sql<PopResult & { session_id: string }>`WITH request AS (
+              SELECT * FROM unnest(${sorted}::text[]) WITH ORDINALITY AS request(session_id, position)),
+            target AS (
+              SELECT newest.id, request.position FROM request CROSS JOIN LATERAL (
+                SELECT id FROM ${messages}
+                WHERE session_id >= request.session_id AND session_id <= request.session_id AND ${objectText}
+                ORDER BY session_id DESC, id DESC LIMIT 1 FOR UPDATE) AS newest),
+            removed AS (DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING id, message_data)
+          SELECT request.session_id, removed.message_data,
+            EXISTS (SELECT 1 FROM ${messages} WHERE session_id = request.session_id AND ${objectText}) AS remaining
+          FROM request LEFT JOIN target ON target.position = request.position
+          LEFT JOIN removed ON removed.id = target.id`.pipe(
+          Effect.map((rows) => {
+            const bySession = new Map(rows.map((row) => [row.session_id, row]))
+            return sessionIds.map((id) => bySession.get(id) ?? { message_data: null, remaining: false })
+          })
+        )
+      },
+      // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
+      // inserted in (request, item) order; the sort consumes the whole join, locks included, before
+      // `clock_timestamp()` is read for the first row, so created_at order stays id order.
+      appendMany: (requests) => {
+        const sessionIds = requests.flatMap(({ messages: data, sessionId }) => data.map(() => sessionId))
+        const data = requests.flatMap((request) => request.messages)
+        return sql`WITH batch AS (
+              SELECT * FROM unnest(${sessionIds}::text[], ${data}::text[])
+                WITH ORDINALITY AS batch(session_id, message_data, position)),
+            touched AS (
+              INSERT INTO ${sessions} (session_id)
+              SELECT DISTINCT session_id FROM batch ORDER BY session_id
+              ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP
+              RETURNING session_id)
+            INSERT INTO ${messages} (session_id, message_data, created_at)
+            SELECT batch.session_id, batch.message_data, clock_timestamp()
+            FROM batch JOIN touched ON touched.session_id = batch.session_id
+            ORDER BY batch.position`.pipe(Effect.asVoid)
+      }
+    }),
+    orElse: () => ({
+      newest: undefined,
+      deleteNewestMany: undefined,
+      // One short transaction: sessions touched (and so locked) in sorted order, then one
+      // multi-row insert in (request, item) order.
+      appendMany: (requests) =>
+        transaction(Effect.zipRight(touchAll(sortedSessions(requests)), insertRows(requests))).pipe(Effect.asVoid)
+    })
+  })
+}
+
+const PG_REQUEST_CLASSES = new Set(["22", "23", "54"]) // data exception, integrity, program limit
+const MYSQL_REQUEST_CLASSES = new Set(["22", "23", "42"]) // data, integrity, syntax or access
+
+/**
+ * Whether the database rejected a statement, so it was rolled back and a part of it may succeed:
+ * bad data, a constraint, a statement too large. A lost connection, a shutdown or a timeout is not
+ * (whether it applied is unknown, so it is never run again), nor a transient failure (the caller's
+ * own retry handles those).
+ */
+export const rejectedByDatabase = (error: SqlError): boolean => {
+  const cause = error.cause as { code?: unknown; sqlState?: unknown; fatal?: unknown } | null | undefined
+  if (cause === null || typeof cause !== "object") return false
+  if (typeof cause.sqlState === "string") {
+    return cause.fatal !== true && MYSQL_REQUEST_CLASSES.has(cause.sqlState.slice(0, 2))
+  }
+  if (typeof cause.code !== "string") return false
+  if (/^SQLITE_/.test(cause.code)) return /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE|ERROR)/.test(cause.code)
+  return /^[0-9A-Z]{5}$/.test(cause.code) && PG_REQUEST_CLASSES.has(cause.code.slice(0, 2))
+}
