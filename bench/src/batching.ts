@@ -11,7 +11,7 @@ import { makeItems } from "./items.js"
 import { forEachConcurrent, measure, summarize } from "./measure.js"
 import type { Mode } from "./modes.js"
 import { formatStats, type Log, seedSession, verifyStore } from "./scenario.js"
-import { isBatchedStore } from "./targets/batched-floor.js"
+import { batchedFloor, isBatchedStore } from "./targets/batched-floor.js"
 import { oursVariant } from "./targets/ours.js"
 import type { Databases, Dialect, Item, Stats, Store, TargetSpec } from "./types.js"
 
@@ -50,9 +50,13 @@ export const BATCHING_VARIANTS = [
   { suffix: "unbatched", label: "batching: false", options: { batching: false } }
 ] as const
 
-/** The stores of the set on one dialect: floor, batched floor, then ours (Effect, Promise) with batching on and off. */
+/**
+ * The stores of the set on one dialect: floor, batched floor (the design's slots, and on server
+ * databases one slot per connection too), then ours (Effect, Promise) with batching on and off.
+ */
 export const batchingTargets = (dialect: SqlDialect): Array<TargetSpec> => [
   ...coreTargets.filter((t) => t.id === `${dialect}/floor` || t.id === `${dialect}/batched-floor`),
+  ...(dialect === "sqlite" ? [] : [batchedFloor(dialect, "pool")]),
   ...(["effect", "promise"] as const).flatMap((face) => BATCHING_VARIANTS.map((variant) => oursVariant(dialect, face, variant)))
 ]
 

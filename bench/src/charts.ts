@@ -15,6 +15,7 @@ const DIALECT_NAME: Record<string, string> = { pg: "PostgreSQL", mysql: "MariaDB
 const STORE_NAME: Record<string, string> = {
   floor: "raw driver (floor)",
   "batched-floor": "raw driver, batched (batched floor)",
+  "batched-floor-pool": "raw driver, batched, a slot per connection",
   "ours-effect-batched": "ours: Effect, batching: true",
   "ours-effect-unbatched": "ours: Effect, batching: false",
   "ours-promise-batched": "ours: Promise, batching: true",
@@ -161,7 +162,7 @@ export const renderCharts = async (r: Results, dir: string): Promise<ReadonlyArr
   }
   const batching = (r.batching ?? []).map((p) => ({
     store: label(p.target),
-    kind: p.target.endsWith("/floor") ? "floor" : p.target.endsWith("/batched-floor") ? "batched floor" : p.target.endsWith("-unbatched") ? "ours, batching off" : "ours, batching on",
+    kind: p.target.endsWith("/floor") ? "floor" : p.target.includes("/batched-floor") ? "batched floor" : p.target.endsWith("-unbatched") ? "ours, batching off" : "ours, batching on",
     database: DIALECT_NAME[p.dialect],
     cell: `${p.op === "append" ? "append 2" : "latest 20"}, c${p.concurrency}`,
     opsPerSec: Math.round(p.stats.opsPerSec),

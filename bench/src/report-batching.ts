@@ -59,7 +59,8 @@ export const batchingRatios = (r: Results, dialect: Dialect): string => {
     `|---|${BATCHING_CELLS.map(() => "---:").join("|")}|`
   ]
   for (const t of ours) {
-    for (const [base, baseLabel] of [["floor", "floor"], ["batched-floor", "batched floor"]] as const) {
+    const bases = [["floor", "floor"], ["batched-floor", "batched floor"], ["batched-floor-pool", "batched floor with a slot per connection"]] as const
+    for (const [base, baseLabel] of bases.filter(([base]) => (r.batching ?? []).some((p) => p.target === `${dialect}/${base}`))) {
       const cells = BATCHING_CELLS.map(([op, c]) => {
         const a = point(t.id, op, c)?.stats
         const b = point(`${dialect}/${base}`, op, c)?.stats

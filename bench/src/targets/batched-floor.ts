@@ -15,6 +15,24 @@ import { interleave, qValues } from "./schema.js"
 /** The most calls one combined statement carries, as the library's default `maxBatchSize`. */
 export const BATCH_LIMIT = 64
 
+/** The library's default `batchConcurrency` when this version does not export it. */
+const FALLBACK_BATCH_CONCURRENCY = 2
+
+/**
+ * How many combined statements may be in flight at once: "design" follows the library's default
+ * `batchConcurrency` (read from the library, so the floor tracks the design it bounds), "pool"
+ * gives every pool connection a slot. Few slots make big batches; one per connection makes
+ * 16 callers on a pool of 10 mostly run alone.
+ */
+export type SlotRule = "design" | "pool"
+
+const slotsFor = async (rule: SlotRule): Promise<number> => {
+  if (rule === "pool") return POOL_SIZE
+  const lib = (await import("../../../src/index.js")) as { SqlSessionStore: Record<string, unknown> }
+  const exported = lib.SqlSessionStore["DEFAULT_BATCH_CONCURRENCY"]
+  return Math.min(POOL_SIZE, typeof exported === "number" ? exported : FALLBACK_BATCH_CONCURRENCY)
+}
+
 /** Table prefix and SQLite file of the batched floor ("batched-floor" is not an identifier). */
 const TABLES = "bfloor"
 
@@ -63,8 +81,8 @@ const withBatching = (
   batchCounts: batcher.counts
 })
 
-const openPg = async (db: Databases): Promise<Store> => {
-  const { store: floor, t, conn: pool } = await openPgFloor(db, TABLES)
+const openPg = (rule: SlotRule) => async (db: Databases): Promise<Store> => {
+  const { store: floor, t, conn: pool } = await openPgFloor(db, `${TABLES}_${rule}`)
   const append: RawBatchKind<Append, void> = {
     single: (r) => floor.append(r.sessionId, r.items),
     combined: async (requests) => {
@@ -93,11 +111,11 @@ const openPg = async (db: Databases): Promise<Store> => {
       return regroup(requests.length, result.rows)
     }
   }
-  return withBatching(floor, makeRawBatcher({ slots: POOL_SIZE, maxBatchSize: BATCH_LIMIT }), append, newest)
+  return withBatching(floor, makeRawBatcher({ slots: await slotsFor(rule), maxBatchSize: BATCH_LIMIT }), append, newest)
 }
 
-const openMysql = async (db: Databases): Promise<Store> => {
-  const { store: floor, t, conn: pool } = await openMysqlFloor(db, TABLES)
+const openMysql = (rule: SlotRule) => async (db: Databases): Promise<Store> => {
+  const { store: floor, t, conn: pool } = await openMysqlFloor(db, `${TABLES}_${rule}`)
   const append: RawBatchKind<Append, void> = {
     single: (r) => floor.append(r.sessionId, r.items),
     combined: async (requests) => {
@@ -126,7 +144,7 @@ const openMysql = async (db: Databases): Promise<Store> => {
       return regroup(requests.length, rows as Array<Record<string, unknown>>)
     }
   }
-  return withBatching(floor, makeRawBatcher({ slots: POOL_SIZE, maxBatchSize: BATCH_LIMIT }), append, newest)
+  return withBatching(floor, makeRawBatcher({ slots: await slotsFor(rule), maxBatchSize: BATCH_LIMIT }), append, newest)
 }
 
 const openSqlite = async (db: Databases): Promise<Store> => {
@@ -173,29 +191,34 @@ const openSqlite = async (db: Databases): Promise<Store> => {
 }
 
 const NOTE = "natural batching on the raw driver: a lone call sends the floor's statement; calls that queue while every " +
-  `connection is busy go out together (at most ${BATCH_LIMIT})`
+  `slot is busy go out together (at most ${BATCH_LIMIT})`
 
+const SLOTS_NOTE: Record<SlotRule, string> = {
+  design: "slots: the library's default batchConcurrency (2 unless it exports another)",
+  pool: `slots: one per pool connection (${POOL_SIZE})`
+}
+
+const SQL: Record<"pg" | "mysql", { readonly driver: string; readonly how: string }> = {
+  pg: { driver: "pg", how: "one CTE over unnest for appends, one LATERAL statement for latest-N" },
+  mysql: { driver: "mysql2", how: "one transaction (multi-row upsert + multi-row insert) for appends, one UNION ALL for latest-N" }
+}
+
+/** The batched floor of a server database with the given slot rule; id `<dialect>/batched-floor` or `…-pool`. */
+export const batchedFloor = (dialect: "pg" | "mysql", rule: SlotRule): TargetSpec => ({
+  id: `${dialect}/batched-floor${rule === "pool" ? "-pool" : ""}`,
+  name: `batched-floor${rule === "pool" ? "-pool" : ""}`,
+  label: `raw ${SQL[dialect].driver}, batched (batched floor${rule === "pool" ? `, ${POOL_SIZE} slots` : ""})`,
+  dialect,
+  category: "floor",
+  packages: [SQL[dialect].driver],
+  notes: [`${NOTE}: ${SQL[dialect].how}; ${SLOTS_NOTE[rule]}`],
+  open: dialect === "pg" ? openPg(rule) : openMysql(rule)
+})
+
+/** The batched floors of the main comparison: the design's slot count. */
 export const batchedFloorTargets: ReadonlyArray<TargetSpec> = [
-  {
-    id: "pg/batched-floor",
-    name: "batched-floor",
-    label: "raw pg, batched (batched floor)",
-    dialect: "pg",
-    category: "floor",
-    packages: ["pg"],
-    notes: [`${NOTE}: one CTE over unnest for appends, one LATERAL statement for latest-N`],
-    open: openPg
-  },
-  {
-    id: "mysql/batched-floor",
-    name: "batched-floor",
-    label: "raw mysql2, batched (batched floor)",
-    dialect: "mysql",
-    category: "floor",
-    packages: ["mysql2"],
-    notes: [`${NOTE}: one transaction (multi-row upsert + multi-row insert) for appends, one UNION ALL for latest-N`],
-    open: openMysql
-  },
+  batchedFloor("pg", "design"),
+  batchedFloor("mysql", "design"),
   {
     id: "sqlite/batched-floor",
     name: "batched-floor",
@@ -203,7 +226,7 @@ export const batchedFloorTargets: ReadonlyArray<TargetSpec> = [
     dialect: "sqlite",
     category: "floor",
     packages: ["better-sqlite3"],
-    notes: [`${NOTE}: one transaction for appends, one UNION ALL for latest-N; the connection is held until pending microtasks have run`],
+    notes: [`${NOTE}: one transaction for appends, one UNION ALL for latest-N; one slot, held until pending microtasks have run`],
     open: openSqlite
   }
 ]
