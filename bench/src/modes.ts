@@ -59,7 +59,7 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000], totalRows: 3_000, opsPerPoint: 10 },
     growth: { sessions: [1, 16], concurrency: 16, timeBudgetMs: 40 },
-    batching: { rounds: 1, roundBudgetMs: 30, maxOpsPerRound: 130, appendSessions: 64, readSessions: 4 }
+    batching: { rounds: 1, roundBudgetMs: 20, maxOpsPerRound: 80, appendSessions: 64, readSessions: 2 }
   },
   quick: {
     name: "quick",
