@@ -2,6 +2,7 @@
  * Every target of the comparison. The peers are listed here by name only, so one
  * that cannot be installed or loaded is still reported, with the reason.
  */
+import { batchedFloorTargets } from "./targets/batched-floor.js"
 import { floorTargets } from "./targets/floor.js"
 import { memorySessionTarget } from "./targets/memory-session.js"
 import { oursTargets } from "./targets/ours.js"
@@ -10,6 +11,7 @@ import type { Category, Dialect, TargetSpec } from "./types.js"
 
 export const coreTargets: ReadonlyArray<TargetSpec> = [
   ...floorTargets,
+  ...batchedFloorTargets,
   ...pythonPatternTargets,
   ...oursTargets,
   memorySessionTarget

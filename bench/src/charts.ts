@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { BATCHING_CELLS } from "./batching.js"
 import type { Results } from "./run.js"
 import { OP_LABELS } from "./types.js"
 
@@ -13,6 +14,12 @@ const DIALECT_NAME: Record<string, string> = { pg: "PostgreSQL", mysql: "MariaDB
 /** One name per store across databases, so a store keeps its colour in every panel. */
 const STORE_NAME: Record<string, string> = {
   floor: "raw driver (floor)",
+  "batched-floor": "raw driver, batched (batched floor)",
+  "batched-floor-pool": "raw driver, batched, a slot per connection",
+  "ours-effect-batched": "ours: Effect, batching: true",
+  "ours-effect-unbatched": "ours: Effect, batching: false",
+  "ours-promise-batched": "ours: Promise, batching: true",
+  "ours-promise-unbatched": "ours: Promise, batching: false",
   "ours-effect": "ours: Effect SessionStore",
   "ours-promise": "ours: Promise SqlSession",
   python: "Python SQLAlchemySession pattern",
@@ -152,6 +159,50 @@ export const renderCharts = async (r: Results, dir: string): Promise<ReadonlyArr
     })
     writeFileSync(join(dir, "append-vs-sessions.svg"), svg)
     written.push("append-vs-sessions.svg")
+  }
+  const batching = (r.batching ?? []).map((p) => ({
+    store: label(p.target),
+    kind: p.target.endsWith("/floor") ? "floor" : p.target.includes("/batched-floor") ? "batched floor" : p.target.endsWith("-unbatched") ? "ours, batching off" : "ours, batching on",
+    database: DIALECT_NAME[p.dialect],
+    cell: `${p.op === "append" ? "append 2" : "latest 20"}, c${p.concurrency}`,
+    opsPerSec: Math.round(p.stats.opsPerSec),
+    cpuUsPerOp: Math.round(p.stats.cpuUsPerOp)
+  }))
+  if (batching.length > 0) {
+    const svg = await render({
+      ...base,
+      title: `Natural batching: throughput per store, pool of ${r.meta.poolSize} (${r.meta.mode} mode${
+        r.meta.linkDelay !== undefined ? `, link delay ${r.meta.linkDelay.delayMs} ms each way` : ""
+      })`,
+      data: { values: batching },
+      facet: {
+        row: { field: "database", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left" } },
+        column: { field: "cell", type: "nominal", title: null, sort: BATCHING_CELLS.map(([op, c]) => `${op === "append" ? "append 2" : "latest 20"}, c${c}`) }
+      },
+      resolve: { scale: { x: "independent" } },
+      spec: {
+        width: 150,
+        height: { step: 14 },
+        mark: "bar",
+        encoding: {
+          // In the order of the set: floor, batched floor, then our variants.
+          y: { field: "store", type: "nominal", title: null, sort: null, axis: { labelLimit: 330 } },
+          x: { field: "opsPerSec", type: "quantitative", title: "ops/s" },
+          color: {
+            field: "kind",
+            type: "nominal",
+            title: "kind",
+            scale: {
+              domain: ["floor", "batched floor", "ours, batching on", "ours, batching off"],
+              range: ["#8c8c8c", "#404040", "#2f7ed8", "#9ec5f0"]
+            }
+          },
+          tooltip: [{ field: "store" }, { field: "opsPerSec" }, { field: "cpuUsPerOp" }]
+        }
+      }
+    })
+    writeFileSync(join(dir, "batching.svg"), svg)
+    written.push("batching.svg")
   }
   return written
 }

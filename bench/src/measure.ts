@@ -12,6 +12,8 @@ export interface MeasureOptions {
   readonly op: (i: number) => Promise<unknown>
   /** A cell still running this long after its budget is declared hung. Default 15 s. */
   readonly hangAfterMs?: number | undefined
+  /** When given, every measured latency is appended here too (to pool several rounds of one cell). */
+  readonly latencies?: Array<number> | undefined
 }
 
 /** A store stopped answering (for instance a pool that deadlocks under concurrency). */
@@ -97,6 +99,7 @@ export const measure = async (options: MeasureOptions): Promise<Stats> => {
   const elapsed = nowMs() - start
   const cpu = process.cpuUsage(cpuStart)
   if (latencies.length === 0 && failures.length > 0) throw failures[0]
+  if (options.latencies !== undefined) for (const latency of latencies) options.latencies.push(latency)
   return summarize(latencies, elapsed, failures.length, cpu.user + cpu.system)
 }
 

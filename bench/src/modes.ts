@@ -30,6 +30,14 @@ export interface Mode {
     readonly concurrency: number
     readonly timeBudgetMs: number
   }
+  /** The natural-batching set (batching.ts): each cell runs `rounds` times for `roundBudgetMs`. */
+  readonly batching: {
+    readonly rounds: number
+    readonly roundBudgetMs: number
+    readonly maxOpsPerRound: number
+    readonly appendSessions: number
+    readonly readSessions: number
+  }
 }
 
 export const MODES: Record<Mode["name"], Mode> = {
@@ -50,7 +58,8 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSessions: 24,
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000], totalRows: 3_000, opsPerPoint: 10 },
-    growth: { sessions: [1, 16], concurrency: 16, timeBudgetMs: 40 }
+    growth: { sessions: [1, 16], concurrency: 16, timeBudgetMs: 40 },
+    batching: { rounds: 1, roundBudgetMs: 20, maxOpsPerRound: 80, appendSessions: 64, readSessions: 2 }
   },
   quick: {
     name: "quick",
@@ -69,7 +78,8 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSessions: 200,
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000, 10_000], totalRows: 100_000, opsPerPoint: 200 },
-    growth: { sessions: [1, 16, 256], concurrency: 16, timeBudgetMs: 150 }
+    growth: { sessions: [1, 16, 256], concurrency: 16, timeBudgetMs: 150 },
+    batching: { rounds: 2, roundBudgetMs: 150, maxOpsPerRound: 20_000, appendSessions: 256, readSessions: 16 }
   },
   full: {
     name: "full",
@@ -88,6 +98,7 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSessions: 4_000,
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000, 10_000, 100_000], totalRows: 1_000_000, opsPerPoint: 1_000 },
-    growth: { sessions: [1, 16, 256, 4_096], concurrency: 16, timeBudgetMs: 2_000 }
+    growth: { sessions: [1, 16, 256, 4_096], concurrency: 16, timeBudgetMs: 2_000 },
+    batching: { rounds: 4, roundBudgetMs: 500, maxOpsPerRound: 200_000, appendSessions: 256, readSessions: 64 }
   }
 }

@@ -1,9 +1,12 @@
 /**
- * `npm run bench [-- --quick | --full | --smoke] [--only=a,b] [--dialects=pg,sqlite] [--no-peers] [--out=dir]`
+ * `npm run bench [-- --quick | --full | --smoke] [--only=a,b] [--dialects=pg,sqlite] [--no-peers] [--out=dir]
+ *   [--no-batching] [--link-delay=1ms]`
  *
- * Measures our store against the raw-driver floor, the Python SDK's statement
- * pattern and the peers, on local PostgreSQL, MariaDB/MySQL and SQLite, and
- * writes results.md, results.json and SVG charts.
+ * Measures our store against the raw-driver floor, the batched floor, the Python SDK's
+ * statement pattern and the peers, on local PostgreSQL, MariaDB/MySQL and SQLite, and
+ * writes results.md, results.json and SVG charts. With `--link-delay`, every PostgreSQL
+ * and MySQL connection goes through a proxy that adds that delay each way (results go to
+ * bench/link-delay/ unless `--out` says otherwise).
  */
 import { fork, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -26,6 +29,8 @@ import {
 } from "./env.js"
 import { type Mode, MODES } from "./modes.js"
 import { withHangGuard } from "./measure.js"
+import { type BatchingPoint, batchingTargets, runBatching } from "./batching.js"
+import { measureRoundTrip, parseDelay, type RoundTrip, startProxyProcess, throughProxy, upstreamOf } from "./link-delay.js"
 import { type PairedPoint, runPaired } from "./paired.js"
 import { runGrowth, runScaling } from "./scaling.js"
 import type { WorkerMessage, WorkerRequest } from "./peer-worker.js"
@@ -54,6 +59,10 @@ export interface Results {
     readonly servers: Record<"pg" | "mysql" | "sqlite", string>
     readonly versions: Record<string, string>
     readonly poolSize: number
+    /** Set in link-delay mode: the delay added each way, and the measured `SELECT 1` round trips. */
+    readonly linkDelay?: { readonly delayMs: number; readonly roundTrips: ReadonlyArray<RoundTrip> } | undefined
+    /** Whether the library under test knows the `batching` store option (older code ignores it). */
+    readonly batchingOption?: "supported" | "ignored" | undefined
   }
   readonly targets: ReadonlyArray<TargetRecord>
   readonly operations: ReadonlyArray<OpResult>
@@ -61,6 +70,9 @@ export interface Results {
   readonly growth: ReadonlyArray<SessionsPoint>
   /** Sequential latency of the floor, ours and the Python pattern in alternating blocks (see paired.ts). */
   readonly paired: ReadonlyArray<PairedPoint>
+  /** The natural-batching set (batching.ts), and the stores it ran. */
+  readonly batching?: ReadonlyArray<BatchingPoint> | undefined
+  readonly batchingTargets?: ReadonlyArray<TargetRecord> | undefined
   /** Cells outside the operations table that failed (growth and scaling), with the reason. */
   readonly failures: ReadonlyArray<{ readonly target: string; readonly what: string; readonly reason: string }>
 }
@@ -74,6 +86,10 @@ export interface RunOptions {
   readonly peers?: boolean | undefined
   readonly scaling?: boolean | undefined
   readonly growth?: boolean | undefined
+  /** The natural-batching scenario set. Default: on. */
+  readonly batching?: boolean | undefined
+  /** Milliseconds added each way to every PostgreSQL and MySQL connection (link-delay mode). */
+  readonly linkDelayMs?: number | undefined
   /** Where results.md, results.json and charts/ go. Default: bench/. */
   readonly outDir?: string | undefined
   readonly charts?: boolean | undefined
@@ -167,7 +183,7 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
   const log: Log = options.log ?? ((line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`))
   const dialects = options.dialects ?? ["pg", "mysql", "sqlite", "memory"]
   const wanted = (id: string) => options.only === undefined || options.only.some((part) => id.includes(part))
-  const outDir = options.outDir ?? BENCH_DIR
+  const outDir = options.outDir ?? (options.linkDelayMs !== undefined ? join(BENCH_DIR, "link-delay") : BENCH_DIR)
   const runId = `b${Date.now().toString(36)}`
   const pgBase = options.pgUrl ?? process.env["BENCH_POSTGRES_URL"] ?? process.env["TEST_POSTGRES_URL"] ?? DEFAULT_PG_URL
   const mysqlBase = options.mysqlUrl ?? process.env["BENCH_MYSQL_URL"] ?? process.env["TEST_MYSQL_URL"] ?? DEFAULT_MYSQL_URL
@@ -184,7 +200,26 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
     const where = name === "sqlite" ? info.url : redactUrl(info.url)
     log(`${name}: ${info.unavailable === undefined ? `${info.version} at ${where}` : `unavailable (${info.unavailable})`}`)
   }
-  const db: Databases = { pgUrl: servers.pg.url, mysqlUrl: servers.mysql.url, sqliteDir, tablePrefix: "bench_" }
+  let db: Databases = { pgUrl: servers.pg.url, mysqlUrl: servers.mysql.url, sqliteDir, tablePrefix: "bench_" }
+  let linkDelay: Results["meta"]["linkDelay"]
+  let stopProxy = () => undefined as void
+  if (options.linkDelayMs !== undefined) {
+    const routed = (["pg", "mysql"] as const).filter((d) => servers[d].unavailable === undefined)
+    const proxy = await startProxyProcess(routed.map((d) => upstreamOf(servers[d].url)), options.linkDelayMs)
+    stopProxy = proxy.stop
+    const proxied = { pg: db.pgUrl, mysql: db.mysqlUrl }
+    routed.forEach((d, i) => (proxied[d] = throughProxy(servers[d].url, proxy.ports[i]!)))
+    const roundTrips: Array<RoundTrip> = []
+    for (const d of routed) {
+      const trip = await measureRoundTrip(d, servers[d].url, proxied[d], mode.name === "smoke" ? 20 : 200)
+      roundTrips.push(trip)
+      log(`link delay ${options.linkDelayMs} ms each way on ${d}: SELECT 1 p50 ${trip.directP50Ms.toFixed(3)} ms direct, ${
+        trip.proxiedP50Ms.toFixed(3)
+      } ms through the proxy (+${trip.addedMs.toFixed(3)} ms per round trip)`)
+    }
+    linkDelay = { delayMs: options.linkDelayMs, roundTrips }
+    db = { ...db, pgUrl: proxied.pg, mysqlUrl: proxied.mysql }
+  }
 
   const records: Array<TargetRecord> = []
   const operations: Array<OpResult> = []
@@ -192,6 +227,8 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
   const growth: Array<SessionsPoint> = []
   const failures: Array<{ target: string; what: string; reason: string }> = []
   const paired: Array<PairedPoint> = []
+  const batching: Array<BatchingPoint> = []
+  const batchingRecords: Array<TargetRecord> = []
 
   const peers = options.peers === false ? { specs: [] as ReadonlyArray<TargetSpec>, failure: "peers not selected" } : await loadPeers(log)
   const specs = [...coreTargets, ...peers.specs].filter((spec) => dialects.includes(spec.dialect) && wanted(spec.id))
@@ -271,6 +308,18 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
         }
       }
     }
+    if (options.batching !== false && (SQL_DIALECTS as ReadonlyArray<string>).includes(dialect) && serverDown === undefined) {
+      const set = batchingTargets(dialect as (typeof SQL_DIALECTS)[number]).filter((s) => wanted(s.id))
+      if (set.length > 0) {
+        log(`natural batching on ${dialect}: ${set.map((s) => s.name).join(", ")}, interleaved in ${mode.batching.rounds} round(s)`)
+        const outcome = await runBatching(dialect as (typeof SQL_DIALECTS)[number], set, { ...db, tablePrefix: "bench_nb_" }, mode, runId, log)
+        batching.push(...outcome.points)
+        for (const spec of set) {
+          const down = outcome.unavailable.find((u) => u.target === spec.id)
+          batchingRecords.push({ id: spec.id, label: spec.label, dialect: spec.dialect, category: spec.category, notes: spec.notes ?? [], ...(down ? { unavailable: down.reason } : {}) })
+        }
+      }
+    }
     if (options.scaling !== false && (SQL_DIALECTS as ReadonlyArray<string>).includes(dialect) && serverDown === undefined) {
       const scaleTargets = specs.filter((s) => s.dialect === dialect && (s.category === "ours" || s.category === "floor"))
       if (scaleTargets.length > 0) {
@@ -285,6 +334,7 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
     }
   }
 
+  stopProxy()
   await dropBenchDatabases(
     servers.pg.unavailable === undefined && servers.pg.url !== pgBase ? pgBase : undefined,
     servers.mysql.unavailable === undefined && servers.mysql.url !== mysqlBase ? mysqlBase : undefined
@@ -304,13 +354,17 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
         sqlite: servers.sqlite.version ?? "?"
       },
       versions: collectVersions(),
-      poolSize: 10
+      poolSize: 10,
+      ...(linkDelay !== undefined ? { linkDelay } : {}),
+      batchingOption: await batchingOptionSupport()
     },
     targets: records,
     operations,
     scaling,
     growth,
     paired,
+    batching,
+    batchingTargets: batchingRecords,
     failures
   }
 
@@ -333,6 +387,12 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
   return results
 }
 
+/** Whether the library exports natural batching's default batch size, i.e. knows the `batching` option. */
+const batchingOptionSupport = async (): Promise<"supported" | "ignored"> => {
+  const lib = (await import("../../src/index.js")) as { SqlSessionStore: Record<string, unknown> }
+  return "DEFAULT_MAX_BATCH_SIZE" in lib.SqlSessionStore ? "supported" : "ignored"
+}
+
 const parseArgs = (argv: ReadonlyArray<string>): RunOptions & { install: boolean } => {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
   const list = (name: string) => value(name)?.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
@@ -344,10 +404,19 @@ const parseArgs = (argv: ReadonlyArray<string>): RunOptions & { install: boolean
     peers: !argv.includes("--no-peers"),
     scaling: !argv.includes("--no-scaling"),
     growth: !argv.includes("--no-growth"),
+    batching: !argv.includes("--no-batching"),
+    linkDelayMs: linkDelayArg(value("link-delay")),
     outDir: value("out"),
     readme: value("readme"),
     install: !argv.includes("--no-install")
   }
+}
+
+const linkDelayArg = (text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined
+  const ms = parseDelay(text)
+  if (ms === undefined) throw new Error(`--link-delay=${text}: expected a delay from 1ms to 1000ms, such as 1ms`)
+  return ms
 }
 
 /** Installs bench/'s own dependencies (the peers and the chart renderer) when they are missing. */

@@ -4,7 +4,16 @@
  * then inserts the items; reads order by the auto-increment id.
  */
 import { join } from "node:path"
-import { loadMysql, loadPg, loadSqlite, POOL_SIZE } from "../drivers.js"
+import {
+  loadMysql,
+  loadPg,
+  loadSqlite,
+  type MysqlConnectionLike,
+  type MysqlPoolLike,
+  type PgPoolLike,
+  POOL_SIZE,
+  type SqliteDatabaseLike
+} from "../drivers.js"
 import type { Databases, Item, Store, TargetSpec } from "../types.js"
 import {
   createTableStatements,
@@ -13,11 +22,22 @@ import {
   parseRows,
   pgValues,
   qValues,
-  tableNames
+  tableNames,
+  type TableNames
 } from "./schema.js"
 
-const openPg = async (db: Databases): Promise<Store> => {
-  const t = tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}floor_`)
+/** A floor store with what a variant built on it needs: its tables and its pool or connection. */
+export interface FloorParts<Conn> {
+  readonly store: Store
+  readonly t: TableNames
+  readonly conn: Conn
+}
+
+/** Tables of a floor variant: its own prefix, or the shared tables. */
+const floorTables = (db: Databases, name: string) => tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}${name}_`)
+
+export const openPgFloor = async (db: Databases, name: string): Promise<FloorParts<PgPoolLike>> => {
+  const t = floorTables(db, name)
   const { Pool } = loadPg()
   const pool = new Pool({ connectionString: db.pgUrl, max: POOL_SIZE })
   if (!db.shared) for (const ddl of createTableStatements("pg", t, "id")) await pool.query(ddl)
@@ -33,7 +53,7 @@ const openPg = async (db: Databases): Promise<Store> => {
     }
     return text
   }
-  return {
+  const store: Store = {
     append: async (sessionId, items) => {
       await pool.query(appendFor(items.length), [sessionId, ...items.map((item) => JSON.stringify(item))])
     },
@@ -70,20 +90,39 @@ const openPg = async (db: Databases): Promise<Store> => {
       await pool.end()
     }
   }
+  return { store, t, conn: pool }
 }
 
-const openMysql = async (db: Databases): Promise<Store> => {
-  const t = tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}floor_`)
+/** Runs `fn` on one connection between START TRANSACTION and `end` (ROLLBACK when it fails). */
+export const inMysqlTransaction = async <A>(
+  pool: MysqlPoolLike,
+  fn: (conn: MysqlConnectionLike) => Promise<A>,
+  end: "COMMIT" | "ROLLBACK" = "COMMIT"
+): Promise<A> => {
+  const conn = await pool.getConnection()
+  try {
+    await conn.query("START TRANSACTION")
+    const result = await fn(conn)
+    await conn.query(end)
+    return result
+  } catch (error) {
+    await conn.query("ROLLBACK").catch(() => undefined)
+    throw error
+  } finally {
+    conn.release()
+  }
+}
+
+export const openMysqlFloor = async (db: Databases, name: string): Promise<FloorParts<MysqlPoolLike>> => {
+  const t = floorTables(db, name)
   const pool = loadMysql().createPool({ uri: db.mysqlUrl, connectionLimit: POOL_SIZE })
   if (!db.shared) for (const ddl of createTableStatements("mysql", t, "id")) await pool.query(ddl)
   const [versionRows] = await pool.query("SELECT VERSION() AS v")
   // MariaDB deletes and returns the last row in one statement; MySQL needs a transaction.
   const mariadb = String((versionRows as Array<{ v: string }>)[0]?.v).toLowerCase().includes("mariadb")
-  return {
-    append: async (sessionId, items) => {
-      const conn = await pool.getConnection()
-      try {
-        await conn.query("START TRANSACTION")
+  const store: Store = {
+    append: (sessionId, items) =>
+      inMysqlTransaction(pool, async (conn) => {
         await conn.query(
           `INSERT INTO ${t.sessions} (session_id) VALUES (?) ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP(6)`,
           [sessionId]
@@ -92,14 +131,7 @@ const openMysql = async (db: Databases): Promise<Store> => {
           `INSERT INTO ${t.messages} (session_id, message_data) VALUES ${qValues(items.length)}`,
           interleave(sessionId, items.map((item) => JSON.stringify(item)))
         )
-        await conn.query("COMMIT")
-      } catch (error) {
-        await conn.query("ROLLBACK").catch(() => undefined)
-        throw error
-      } finally {
-        conn.release()
-      }
-    },
+      }),
     latest: async (sessionId, limit) => {
       const [rows] = await pool.query(
         `SELECT message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT ?`,
@@ -122,25 +154,16 @@ const openMysql = async (db: Databases): Promise<Store> => {
         )
         return parseRows(rows as Array<Record<string, unknown>>)[0]
       }
-      : async (sessionId) => {
-        const conn = await pool.getConnection()
-        try {
-          await conn.query("START TRANSACTION")
+      : (sessionId) =>
+        inMysqlTransaction(pool, async (conn) => {
           const [rows] = await conn.query(
             `SELECT id, message_data FROM ${t.messages} WHERE session_id = ? ORDER BY id DESC LIMIT 1 FOR UPDATE`,
             [sessionId]
           )
           const row = (rows as Array<Record<string, unknown>>)[0]
           if (row !== undefined) await conn.query(`DELETE FROM ${t.messages} WHERE id = ?`, [row["id"]])
-          await conn.query("COMMIT")
           return row === undefined ? undefined : parseRows([row])[0]
-        } catch (error) {
-          await conn.query("ROLLBACK").catch(() => undefined)
-          throw error
-        } finally {
-          conn.release()
-        }
-      },
+        }),
     clear: async (sessionId) => {
       // The foreign key cascades to the messages: one statement.
       await pool.query(`DELETE FROM ${t.sessions} WHERE session_id = ?`, [sessionId])
@@ -150,12 +173,13 @@ const openMysql = async (db: Databases): Promise<Store> => {
       await pool.end()
     }
   }
+  return { store, t, conn: pool }
 }
 
-const openSqlite = async (db: Databases): Promise<Store> => {
-  const t = tableNames(db.shared ? db.tablePrefix : `${db.tablePrefix}floor_`)
+export const openSqliteFloor = async (db: Databases, name: string): Promise<FloorParts<SqliteDatabaseLike>> => {
+  const t = floorTables(db, name)
   const Database = loadSqlite()
-  const sqlite = new Database(join(db.sqliteDir, db.shared ? "shared.db" : "floor.db"))
+  const sqlite = new Database(join(db.sqliteDir, db.shared ? "shared.db" : `${name}.db`))
   // The same settings as @effect/sql-sqlite-node's client: WAL, foreign keys left off.
   sqlite.pragma("journal_mode = WAL")
   if (!db.shared) for (const ddl of createTableStatements("sqlite", t, "id")) sqlite.exec(ddl)
@@ -186,7 +210,7 @@ const openSqlite = async (db: Databases): Promise<Store> => {
     clearMessages.run(sessionId)
     clearSession.run(sessionId)
   })
-  return {
+  const store: Store = {
     append: async (sessionId, items: ReadonlyArray<Item>) => {
       appendTx(sessionId, items.map((item) => JSON.stringify(item)))
     },
@@ -201,6 +225,7 @@ const openSqlite = async (db: Databases): Promise<Store> => {
       sqlite.close()
     }
   }
+  return { store, t, conn: sqlite }
 }
 
 export const floorTargets: ReadonlyArray<TargetSpec> = [
@@ -212,7 +237,7 @@ export const floorTargets: ReadonlyArray<TargetSpec> = [
     category: "floor",
     packages: ["pg"],
     notes: ["append: one statement (CTE upsert of the session + multi-row insert); pop: DELETE ... RETURNING"],
-    open: openPg
+    open: async (db) => (await openPgFloor(db, "floor")).store
   },
   {
     id: "mysql/floor",
@@ -224,7 +249,7 @@ export const floorTargets: ReadonlyArray<TargetSpec> = [
     notes: [
       "append: transaction of upsert session + multi-row insert; pop: DELETE ... ORDER BY id DESC LIMIT 1 RETURNING on MariaDB"
     ],
-    open: openMysql
+    open: async (db) => (await openMysqlFloor(db, "floor")).store
   },
   {
     id: "sqlite/floor",
@@ -234,6 +259,6 @@ export const floorTargets: ReadonlyArray<TargetSpec> = [
     category: "floor",
     packages: ["better-sqlite3"],
     notes: ["prepared statements, WAL, one connection"],
-    open: openSqlite
+    open: async (db) => (await openSqliteFloor(db, "floor")).store
   }
 ]

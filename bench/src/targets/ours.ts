@@ -5,13 +5,14 @@
  * while the library is still being written.
  */
 import { join } from "node:path"
+import { POOL_SIZE } from "../drivers.js"
 import type { Databases, Item, Store, TargetSpec } from "../types.js"
 import { storeOfSessions } from "./session-store.js"
 
 type SqlDialect = "pg" | "mysql" | "sqlite"
 
 const tablesFor = (db: Databases, name: string) => {
-  const prefix = db.shared ? db.tablePrefix : `${db.tablePrefix}${name}_`
+  const prefix = db.shared ? db.tablePrefix : `${db.tablePrefix}${name.replace(/[^A-Za-z0-9_]/g, "_")}_`
   return {
     sessionsTable: `${prefix}sessions`,
     messagesTable: `${prefix}messages`,
@@ -30,19 +31,27 @@ const dropStatements = (tables: ReturnType<typeof tablesFor>) => [
   `DROP TABLE IF EXISTS ${tables.sessionsTable}`
 ]
 
-const openEffect = (dialect: SqlDialect) => async (db: Databases): Promise<Store> => {
+/**
+ * Store options beyond the tables, typed loosely on purpose: the batching scenario passes
+ * `batching`, which a library without natural batching ignores, so the bench compiles and runs
+ * against either.
+ */
+export type ExtraStoreOptions = Readonly<Record<string, unknown>>
+
+const openEffect = (dialect: SqlDialect, name = "ours-effect", extra: ExtraStoreOptions = {}) => async (db: Databases): Promise<Store> => {
   const [{ Effect, Layer, ManagedRuntime, Option, Redacted }, { SqlClient }, lib] = await Promise.all([
     import("effect"),
     import("@effect/sql"),
     import("../../../src/index.js")
   ])
   const clientLayer = dialect === "pg"
-    ? (await import("@effect/sql-pg")).PgClient.layer({ url: Redacted.make(db.pgUrl) })
+    ? (await import("@effect/sql-pg")).PgClient.layer({ url: Redacted.make(db.pgUrl), maxConnections: POOL_SIZE })
     : dialect === "mysql"
-    ? (await import("@effect/sql-mysql2")).MysqlClient.layer({ url: Redacted.make(db.mysqlUrl) })
-    : (await import("@effect/sql-sqlite-node")).SqliteClient.layer({ filename: sqliteFile(db, "ours-effect") })
-  const tables = tablesFor(db, "ours_effect")
-  const layer = lib.SqlSessionStore.layer({ createTables: true, ...tables }).pipe(Layer.provideMerge(clientLayer))
+    ? (await import("@effect/sql-mysql2")).MysqlClient.layer({ url: Redacted.make(db.mysqlUrl), maxConnections: POOL_SIZE })
+    : (await import("@effect/sql-sqlite-node")).SqliteClient.layer({ filename: sqliteFile(db, name) })
+  const tables = tablesFor(db, name)
+  const options = { createTables: true, ...tables, ...extra } as Parameters<typeof lib.SqlSessionStore.layer>[0]
+  const layer = lib.SqlSessionStore.layer(options).pipe(Layer.provideMerge(clientLayer))
   const runtime = ManagedRuntime.make(layer)
   const store = await runtime.runPromise(lib.SessionStore)
   const run = <A, E>(effect: import("effect").Effect.Effect<A, E, never>): Promise<A> => runtime.runPromise(effect)
@@ -62,19 +71,20 @@ const openEffect = (dialect: SqlDialect) => async (db: Databases): Promise<Store
   }
 }
 
-const openPromise = (dialect: SqlDialect) => async (db: Databases): Promise<Store> => {
+const openPromise = (dialect: SqlDialect, name = "ours-promise", extra: ExtraStoreOptions = {}) => async (db: Databases): Promise<Store> => {
   const lib = await import("../../../src/index.js")
-  const tables = tablesFor(db, "ours_promise")
-  const pool = lib.SqlSessionPool.fromUrl({ url: urlFor(db, dialect, "ours-promise"), createTables: true, ...tables })
+  const tables = tablesFor(db, name)
+  const options = { url: urlFor(db, dialect, name), createTables: true, maxConnections: POOL_SIZE, ...tables, ...extra }
+  const pool = lib.SqlSessionPool.fromUrl(options as Parameters<typeof lib.SqlSessionPool.fromUrl>[0])
   // An application keeps one SqlSession per conversation; so do we.
   return storeOfSessions((sessionId) => pool.session(sessionId), async () => {
     await pool.close()
-    if (!db.shared) await dropWithRawDriver(db, dialect, tables)
+    if (!db.shared) await dropWithRawDriver(db, dialect, tables, name)
   })
 }
 
 /** The Promise API has no DDL, so its tables are dropped with the raw driver. */
-const dropWithRawDriver = async (db: Databases, dialect: SqlDialect, tables: ReturnType<typeof tablesFor>) => {
+const dropWithRawDriver = async (db: Databases, dialect: SqlDialect, tables: ReturnType<typeof tablesFor>, name: string) => {
   const drivers = await import("../drivers.js")
   if (dialect === "pg") {
     const pool = new (drivers.loadPg().Pool)({ connectionString: db.pgUrl, max: 1 })
@@ -86,7 +96,7 @@ const dropWithRawDriver = async (db: Databases, dialect: SqlDialect, tables: Ret
     await pool.end()
   } else {
     const Database = drivers.loadSqlite()
-    const sqlite = new Database(sqliteFile(db, "ours-promise"))
+    const sqlite = new Database(sqliteFile(db, name))
     for (const s of dropStatements(tables)) sqlite.exec(s)
     sqlite.close()
   }
@@ -116,3 +126,21 @@ export const oursTargets: ReadonlyArray<TargetSpec> = (["pg", "mysql", "sqlite"]
     open: openPromise(dialect)
   }
 ])
+
+/** Our store through one face with extra store options, e.g. `{ batching: false }`, under its own tables. */
+export const oursVariant = (
+  dialect: SqlDialect,
+  face: "effect" | "promise",
+  variant: { readonly suffix: string; readonly label: string; readonly options: ExtraStoreOptions }
+): TargetSpec => {
+  const base = oursTargets.find((t) => t.id === `${dialect}/ours-${face}`)!
+  const name = `ours-${face}-${variant.suffix}`
+  return {
+    ...base,
+    id: `${dialect}/${name}`,
+    name,
+    label: `${base.label}, ${variant.label}`,
+    notes: [...(base.notes ?? []), `store options ${JSON.stringify(variant.options)}`],
+    open: face === "effect" ? openEffect(dialect, name, variant.options) : openPromise(dialect, name, variant.options)
+  }
+}

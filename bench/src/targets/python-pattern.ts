@@ -9,8 +9,9 @@
  * first statement and the pool rolls the connection back when it is returned.
  */
 import { join } from "node:path"
-import { loadMysql, loadPg, loadSqlite, POOL_SIZE } from "../drivers.js"
+import { loadMysql, loadPg, loadSqlite, type MysqlConnectionLike, POOL_SIZE } from "../drivers.js"
 import type { Databases, Store, TargetSpec } from "../types.js"
+import { inMysqlTransaction } from "./floor.js"
 import {
   createTableStatements,
   dropTableStatements,
@@ -135,25 +136,13 @@ const openMysql = async (db: Databases): Promise<Store> => {
   const t = tableNames(`${db.tablePrefix}py_`)
   const pool = loadMysql().createPool({ uri: db.mysqlUrl, connectionLimit: POOL_SIZE })
   for (const ddl of createTableStatements("mysql", t, "created_at")) await pool.query(ddl)
-  return overPool(t, Q_SQL, false, async (fn, end) => {
-    const conn = await pool.getConnection()
-    try {
-      await conn.query("START TRANSACTION")
-      const result = await fn({
-        query: async (text, params) => {
-          const [rows] = await conn.query(text, params)
-          return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : []
-        }
-      })
-      await conn.query(end)
-      return result
-    } catch (error) {
-      await conn.query("ROLLBACK").catch(() => undefined)
-      throw error
-    } finally {
-      conn.release()
+  const connOf = (conn: MysqlConnectionLike): Conn => ({
+    query: async (text, params) => {
+      const [rows] = await conn.query(text, params)
+      return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : []
     }
-  }, async () => {
+  })
+  return overPool(t, Q_SQL, false, (fn, end) => inMysqlTransaction(pool, (conn) => fn(connOf(conn)), end), async () => {
     for (const ddl of dropTableStatements(t)) await pool.query(ddl)
     await pool.end()
   })
