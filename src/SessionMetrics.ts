@@ -47,3 +47,14 @@ export const retries = Metric.counter("agent_session_retries_total", {
   description: "Statements retried after a transient database failure",
   incremental: true
 })
+
+/**
+ * Sessions deleted by retention (`SqlSessionStore.layerRetention`), tagged with `reason`
+ * (`idle` or `expired`).
+ *
+ * @since 0.2.0
+ */
+export const prunedSessions = Metric.counter("agent_session_pruned_total", {
+  description: "Sessions deleted by retention",
+  incremental: true
+})

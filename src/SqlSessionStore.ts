@@ -9,6 +9,9 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, Effect, Either, Layer, Metric, Option, ParseResult, Redacted, Schema, type Tracer } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { createHash } from "node:crypto"
+import { makeCatalog } from "./internal/catalog.js"
+import { upgradeCatalog } from "./internal/catalogStatements.js"
+import * as Retention from "./internal/retention.js"
 import { clientLayer, type ConnectionOptions } from "./internal/clientLayer.js"
 import { canonicalJson, decodeItem, encodeItem } from "./internal/json.js"
 import { retryTransient } from "./internal/retry.js"
@@ -161,6 +164,7 @@ export const make = (
     }
     // On tables made by the Python SDK there is no operations table until migrations add it.
     const hasOperations = yield* statements.hasOperationsTable.pipe(Effect.mapError(storeError("connect")))
+    const catalog = yield* makeCatalog({ sql, names, hasOperations, sessionIdError, storeError, trace: traced })
 
     // Built once: each carries its own tagged retry counter and its tagged operation counters.
     const retry = {
@@ -498,7 +502,8 @@ export const make = (
       clearSession,
       applyHistoryTransaction,
       applyHistoryMutations,
-      replaceHistory
+      replaceHistory,
+      ...catalog
     })
   })
 
@@ -735,8 +740,60 @@ export const migrations = (
     const names = yield* resolveTableNames(options)
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     yield* makeStatements(sql, names).createTables
+  }),
+  "0002_agent_sessions_catalogue": Effect.gen(function*() {
+    const names = yield* resolveTableNames(options)
+    yield* upgradeCatalog((yield* SqlClient.SqlClient).withoutTransforms(), names)
   })
 })
+
+/**
+ * Creates the tables when missing and upgrades existing ones (the 0.1.0 store's, or the Python
+ * SDK's) in place: the catalogue columns, the listing indexes, the operations table. Idempotent
+ * and safe from several processes at once; what `createTables: true` and
+ * `agent-sessions migrate` run.
+ *
+ * @since 0.2.0
+ */
+export const migrate = (
+  options: Pick<SqlSessionStoreOptions, "sessionsTable" | "messagesTable" | "operationsTable"> = {}
+): Effect.Effect<void, SessionStoreError | InvalidArgumentError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const names = yield* resolveTableNames(options)
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    yield* makeStatements(sql, names).createTables.pipe(
+      Effect.zipRight(upgradeCatalog(sql, names)),
+      retryTransient("migrate"),
+      Effect.mapError(storeError("migrate"))
+    )
+  }).pipe(Effect.withSpan("SessionStore.migrate"))
+
+/**
+ * @since 0.2.0
+ */
+export type RetentionOptions = Retention.RetentionOptions
+
+/**
+ * Retention as a scoped background fiber: every `every`, deletes the sessions idle for longer
+ * than `idleFor` and the sessions past their `expiresAt` (of `owner` only, when given), logs
+ * and counts (`SessionMetrics.prunedSessions`) what it removed, and stops with its scope. A
+ * failed run is logged and the next run tries again. Reads never check `expiresAt`: expiry is
+ * enforced by this pruning.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { SqlSessionStore } from "effect-agent-sessions"
+ *
+ * const RetentionLive = SqlSessionStore.layerRetention({ idleFor: "30 days", every: "1 hour" })
+ * const AppLive = RetentionLive.pipe(Layer.provideMerge(SessionsLive))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const layerRetention: (
+  options: RetentionOptions
+) => Layer.Layer<never, InvalidArgumentError, SessionStore> = Retention.layerRetention
 
 /**
  * Options of `layerFromUrl`: the store's options, plus the pool's.
