@@ -7,9 +7,9 @@
 import { SqlClient, type Statement } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { SqlSessionStore } from "../../src/index.js"
 import { detectCatalogFeatures, makeCatalogStatements } from "../../src/internal/catalogStatements.js"
-import { all, uniqueTable } from "../support/databases.js"
+import { all } from "../support/databases.js"
+import { scratchTables } from "./support.js"
 
 for (const db of all) {
   const run = db.unavailable === undefined ? describe : describe.skip
@@ -17,17 +17,7 @@ for (const db of all) {
     it.effect("lists through the (owner, updated_at, session_id) and (updated_at, session_id) indexes", () =>
       Effect.gen(function*() {
         const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-        const names = {
-          sessions: uniqueTable("lp_sessions"),
-          messages: uniqueTable("lp_messages"),
-          operations: uniqueTable("lp_ops")
-        }
-        yield* SqlSessionStore.make({
-          createTables: true,
-          sessionsTable: names.sessions,
-          messagesTable: names.messages,
-          operationsTable: names.operations
-        })
+        const names = yield* scratchTables("lp")
         const sessions = sql(names.sessions)
         const total = 100_000
         const numbers = db.dialect === "pg"
