@@ -50,7 +50,7 @@ export const retries = Metric.counter("agent_session_retries_total", {
 
 /**
  * Requests per statement sent by natural batching (`1` for a call that ran alone), tagged with
- * `operation` (`addItems`, `getItems`). See docs/batching.md.
+ * `operation` (`addItems`, `getItems`, `popItem`). See docs/batching.md.
  *
  * @since 0.1.0
  */
@@ -59,3 +59,14 @@ export const batchSize = Metric.histogram(
   MetricBoundaries.exponential({ start: 1, factor: 2, count: 10 }),
   "Requests carried by each statement of natural batching"
 )
+
+/**
+ * Sessions deleted by retention (`SqlSessionStore.layerRetention`), tagged with `reason`
+ * (`idle` or `expired`).
+ *
+ * @since 0.2.0
+ */
+export const prunedSessions = Metric.counter("agent_session_pruned_total", {
+  description: "Sessions deleted by retention",
+  incremental: true
+})

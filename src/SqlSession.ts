@@ -8,9 +8,18 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Runtime } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Layer, ManagedRuntime, Option, Runtime, Stream } from "effect"
 import { prepareFromUrl } from "./internal/fromUrl.js"
+import * as SessionArchive from "./SessionArchive.js"
 import {
+  type DeleteSessionsFilter,
+  type ExportSessionsOptions,
+  type ImportOptions,
+  type ImportSummary,
+  type ListSessionsOptions,
+  type SessionInfo,
+  type SessionPage,
+  type SessionPatch,
   type HistoryMutation,
   type HistoryTransaction,
   InvalidArgumentError,
@@ -133,6 +142,82 @@ export class SqlSessionPool {
     throw toRejection(exit.cause)
   }
 
+  /** Sets a session's owner, title, metadata or expiry (see `SessionStore.updateSession`). */
+  updateSession(sessionId: string, patch: SessionPatch): Promise<void> {
+    return this.run(Effect.flatMap(SessionStore, (store) => store.updateSession(sessionId, patch)))
+  }
+
+  /** A session's catalogue entry, or `undefined` when there is no such session. */
+  async getSession(sessionId: string): Promise<SessionInfo | undefined> {
+    const info = await this.run(Effect.flatMap(SessionStore, (store) => store.getSession(sessionId)))
+    return Option.getOrUndefined(info)
+  }
+
+  /** One page of sessions, newest first (see `SessionStore.listSessions`). */
+  listSessions(options?: ListSessionsOptions): Promise<SessionPage> {
+    return this.run(Effect.flatMap(SessionStore, (store) => store.listSessions(options)))
+  }
+
+  /** Deletes the matching sessions and returns how many (see `SessionStore.deleteSessions`). */
+  deleteSessions(filter: DeleteSessionsFilter): Promise<number> {
+    return this.run(Effect.flatMap(SessionStore, (store) => store.deleteSessions(filter)))
+  }
+
+  /**
+   * The sessions as JSON Lines: each string is one record followed by `"\n"` (see
+   * `SessionArchive`). Read lazily, page by page, as you iterate.
+   *
+   * @example
+   * ```ts
+   * import { createWriteStream } from "node:fs"
+   * import { Readable } from "node:stream"
+   * import { pipeline } from "node:stream/promises"
+   *
+   * await pipeline(Readable.from(pool.exportSessions({ owner: "user-7" })), createWriteStream("backup.jsonl"))
+   * ```
+   */
+  async *exportSessions(options?: ExportSessionsOptions): AsyncIterable<string> {
+    const runtime = await this.run(Effect.runtime<SessionStore>())
+    const lines = SessionArchive.toJsonLines(
+      Stream.unwrap(Effect.map(SessionStore, (store) => store.exportSessions(options)))
+    )
+    try {
+      yield* Stream.toAsyncIterableRuntime(lines, runtime)
+    } catch (error) {
+      // The pool was closed under the export: say so, as every other call does.
+      if (this.closed) throw closedError()
+      throw Runtime.isFiberFailure(error) ? toRejection(error[Runtime.FiberFailureCauseId]) : error
+    }
+  }
+
+  /**
+   * Imports JSON Lines text in chunks of any size, as strings or bytes (a file stream, or the
+   * strings of `exportSessions`). Each session is imported in one transaction.
+   *
+   * @example
+   * ```ts
+   * import { createReadStream } from "node:fs"
+   *
+   * await pool.importSessions(createReadStream("backup.jsonl"), { onConflict: "skip" })
+   * ```
+   */
+  importSessions(
+    input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+    options: ImportOptions
+  ): Promise<ImportSummary> {
+    const chunks: Stream.Stream<string | Uint8Array, SessionStoreError> = Symbol.asyncIterator in input
+      ? Stream.fromAsyncIterable(input, (cause) =>
+        new SessionStoreError({
+          operation: "importSessions",
+          message: `reading the import input failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          cause
+        }))
+      : Stream.fromIterable(input)
+    return this.run(
+      Effect.flatMap(SessionStore, (store) => store.importSessions(SessionArchive.fromJsonLines(chunks), options))
+    )
+  }
+
   /**
    * A pool that failed to build is not kept: the next call tries again, so an application
    * recovers by itself once the database is back.
@@ -236,6 +321,16 @@ export class SqlSession {
 
   async getSessionId(): Promise<string> {
     return this.#sessionId
+  }
+
+  /** Sets this session's owner, title, metadata or expiry (see `SessionStore.updateSession`). */
+  async updateSession(patch: SessionPatch): Promise<void> {
+    await this.#run((store) => store.updateSession(this.#sessionId, patch))
+  }
+
+  /** This session's catalogue entry, or `undefined` when it has never been written. */
+  async getSession(): Promise<SessionInfo | undefined> {
+    return Option.getOrUndefined(await this.#run((store) => store.getSession(this.#sessionId)))
   }
 
   /**

@@ -14,11 +14,14 @@ import {
   DEFAULT_MAX_BATCH_SIZE as defaultMaxBatchSize,
   makeBatching
 } from "./internal/batching.js"
+import { makeCatalog } from "./internal/catalog.js"
+import { upgradeCatalog } from "./internal/catalogStatements.js"
 import { clientLayer, type ConnectionOptions, importDialect } from "./internal/clientLayer.js"
 import type { ChunkLimits } from "./internal/chunking.js"
 import { prepareFromUrl } from "./internal/fromUrl.js"
 import { canonicalJson, decodeItem, encodeItem, isPythonReadable } from "./internal/json.js"
 import { migrationKeys } from "./internal/migrations.js"
+import * as Retention from "./internal/retention.js"
 import { retryTransient } from "./internal/retry.js"
 import { inspectTables, isMissingTable, MISSING_TABLE_ADVICE, tableProblem } from "./internal/tables.js"
 import {
@@ -218,9 +221,23 @@ export const make = (
     if (options.createTables === true) {
       // Existing tables first: DDL against a case-insensitive sessions table fails obscurely.
       yield* checkTables(false)
-      yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
+      yield* statements.createTables.pipe(
+        Effect.zipRight(upgradeCatalog(sql, names)),
+        retryTransient("createTables"),
+        Effect.mapError(storeError("createTables"))
+      )
     }
     const hasOperations = (yield* checkTables(true)).present.has(names.operations)
+    const catalog = yield* makeCatalog({
+      sql,
+      names,
+      statements,
+      hasOperations,
+      maxItemBytes,
+      sessionIdError,
+      storeError,
+      trace: traced
+    })
 
     // Built once: each carries its own tagged retry counter and its tagged operation counters.
     const retry = {
@@ -595,7 +612,8 @@ export const make = (
       clearSession,
       applyHistoryTransaction,
       applyHistoryMutations,
-      replaceHistory
+      replaceHistory,
+      ...catalog
     })
   })
 
@@ -844,7 +862,9 @@ export const layerTest = (
  * deployment that applied the earlier ones only runs the new one.
  */
 const migrationSteps = {
-  create_tables: (sql: SqlClient.SqlClient, names: TableNames) => makeStatements(sql, names).createTables
+  create_tables: (sql: SqlClient.SqlClient, names: TableNames) => makeStatements(sql, names).createTables,
+  // 0.2.0: owner, title, metadata and expires_at, and the listing indexes (see `migrate`).
+  catalogue: (sql: SqlClient.SqlClient, names: TableNames) => upgradeCatalog(sql, names)
 }
 
 /**
@@ -872,7 +892,8 @@ export interface MigrationOptions extends Pick<SqlSessionStoreOptions, "sessions
 /**
  * The tables as migrations for an `@effect/sql` `Migrator`, keyed
  * `<number>_agent_sessions_<step>` (`0001_agent_sessions_create_tables`). The DDL is idempotent,
- * so it is also safe on tables the Python SDK created: it adds the index and the operations table.
+ * so it is also safe on tables the Python SDK created: it adds the index and the operations table,
+ * and the second step (`catalogue`) adds the catalogue's columns and indexes (see `migrate`).
  *
  * `@effect/sql`'s Migrator skips every number at or below the highest it has applied, so either
  * run these in a migrations table of their own, or give them numbers after yours with `ids`.
@@ -905,6 +926,54 @@ export const migrations = (
     })
   ]))
 }
+
+/**
+ * Creates the tables when missing and upgrades existing ones (the 0.1.0 store's, or the Python
+ * SDK's) in place: the catalogue columns, the listing indexes, the operations table. Idempotent
+ * and safe from several processes at once; what `createTables: true` and
+ * `agent-sessions migrate` run.
+ *
+ * @since 0.2.0
+ */
+export const migrate = (
+  options: Pick<SqlSessionStoreOptions, "sessionsTable" | "messagesTable" | "operationsTable"> = {}
+): Effect.Effect<void, SessionStoreError | InvalidArgumentError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const names = yield* resolveTableNames(options)
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    yield* makeStatements(sql, names).createTables.pipe(
+      Effect.zipRight(upgradeCatalog(sql, names)),
+      retryTransient("migrate"),
+      Effect.mapError(storeError("migrate"))
+    )
+  }).pipe(Effect.withSpan("SessionStore.migrate"))
+
+/**
+ * @since 0.2.0
+ */
+export type RetentionOptions = Retention.RetentionOptions
+
+/**
+ * Retention as a scoped background fiber: every `every`, deletes the sessions idle for longer
+ * than `idleFor` and the sessions past their `expiresAt` (of `owner` only, when given), logs
+ * and counts (`SessionMetrics.prunedSessions`) what it removed, and stops with its scope. A
+ * failed run is logged and the next run tries again. Reads never check `expiresAt`: expiry is
+ * enforced by this pruning.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { SqlSessionStore } from "effect-agent-sessions"
+ *
+ * const RetentionLive = SqlSessionStore.layerRetention({ idleFor: "30 days", every: "1 hour" })
+ * const AppLive = RetentionLive.pipe(Layer.provideMerge(SessionsLive))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const layerRetention: (
+  options: RetentionOptions
+) => Layer.Layer<never, InvalidArgumentError, SessionStore> = Retention.layerRetention
 
 /**
  * Options of `layerFromUrl`: the store's options, plus the pool's.

@@ -40,20 +40,21 @@ describe("SqlSessionStore.migrations next to an application's own", () => {
         Migrator.make({})({ loader: Migrator.fromRecord(record) })
       const first = yield* migrate({
         "0001_users": createUsers,
-        ...SqlSessionStore.migrations({ ids: { create_tables: 2 } })
+        ...SqlSessionStore.migrations({ ids: { create_tables: 2, catalogue: 3 } })
       })
-      expect(first).toEqual([[1, "users"], [2, "agent_sessions_create_tables"]])
+      expect(first).toEqual([[1, "users"], [2, "agent_sessions_create_tables"], [3, "agent_sessions_catalogue"]])
       // The application's next migration comes after ours and still runs.
       const second = yield* migrate({
         "0001_users": createUsers,
-        ...SqlSessionStore.migrations({ ids: { create_tables: 2 } }),
-        "0003_posts": createPosts
+        ...SqlSessionStore.migrations({ ids: { create_tables: 2, catalogue: 3 } }),
+        "0004_posts": createPosts
       })
-      expect(second).toEqual([[3, "posts"]])
+      expect(second).toEqual([[4, "posts"]])
       expect(yield* appliedRows("effect_sql_migrations")).toEqual([
         { migration_id: 1, name: "users" },
         { migration_id: 2, name: "agent_sessions_create_tables" },
-        { migration_id: 3, name: "posts" }
+        { migration_id: 3, name: "agent_sessions_catalogue" },
+        { migration_id: 4, name: "posts" }
       ])
       expect(yield* tables).toEqual(expect.arrayContaining(["agent_messages", "agent_session_operations", "agent_sessions", "posts", "users"]))
       yield* storeWorks
@@ -67,33 +68,49 @@ describe("SqlSessionStore.migrations next to an application's own", () => {
         table: "agent_sessions_migrations"
       })
       expect(app).toEqual([[1, "users"]])
-      expect(ours).toEqual([[1, "agent_sessions_create_tables"]])
+      expect(ours).toEqual([[1, "agent_sessions_create_tables"], [2, "agent_sessions_catalogue"]])
       expect(yield* appliedRows("effect_sql_migrations")).toEqual([{ migration_id: 1, name: "users" }])
-      expect(yield* appliedRows("agent_sessions_migrations")).toEqual([{ migration_id: 1, name: "agent_sessions_create_tables" }])
+      expect(yield* appliedRows("agent_sessions_migrations")).toEqual([
+        { migration_id: 1, name: "agent_sessions_create_tables" },
+        { migration_id: 2, name: "agent_sessions_catalogue" }
+      ])
       yield* storeWorks
     }).pipe(sqlite))
 
   it("every key is <number>_agent_sessions_<step>, which the Migrator parses", () => {
-    expect(Object.keys(SqlSessionStore.migrations())).toEqual(["0001_agent_sessions_create_tables"])
-    expect(Object.keys(SqlSessionStore.migrations({ ids: { create_tables: 42 } }))).toEqual([
-      "0042_agent_sessions_create_tables"
+    expect(Object.keys(SqlSessionStore.migrations())).toEqual([
+      "0001_agent_sessions_create_tables",
+      "0002_agent_sessions_catalogue"
     ])
-    expect(Object.keys(SqlSessionStore.migrations({ ids: { create_tables: 20261123 } }))).toEqual([
-      "20261123_agent_sessions_create_tables"
+    expect(Object.keys(SqlSessionStore.migrations({ ids: { create_tables: 42, catalogue: 43 } }))).toEqual([
+      "0042_agent_sessions_create_tables",
+      "0043_agent_sessions_catalogue"
+    ])
+    expect(Object.keys(SqlSessionStore.migrations({ ids: { create_tables: 20261123, catalogue: 20261124 } }))).toEqual([
+      "20261123_agent_sessions_create_tables",
+      "20261124_agent_sessions_catalogue"
     ])
   })
 
   it("refuses ids that miss a step, or are not positive integers", () => {
-    for (const ids of [{}, { create_tables: 0 }, { create_tables: 1.5 }, { create_tables: Number.NaN }]) {
+    for (
+      const ids of [
+        {},
+        { create_tables: 2 },
+        { create_tables: 0, catalogue: 3 },
+        { create_tables: 1.5, catalogue: 3 },
+        { create_tables: Number.NaN, catalogue: 3 }
+      ]
+    ) {
       const error = (() => {
         try {
-          SqlSessionStore.migrations({ ids: ids as { create_tables: number } })
+          SqlSessionStore.migrations({ ids: ids as { create_tables: number; catalogue: number } })
         } catch (error) {
           return error
         }
       })()
       assert.instanceOf(error, InvalidArgumentError)
-      expect(error.message).toContain("create_tables")
+      expect(error.message).toMatch(/create_tables|catalogue/)
     }
   })
 })
