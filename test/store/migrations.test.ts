@@ -77,6 +77,23 @@ describe("SqlSessionStore.migrations next to an application's own", () => {
       yield* storeWorks
     }).pipe(sqlite))
 
+  it.effect("after 0.1.0's migration in its own table, only the catalogue step runs", () =>
+    Effect.gen(function*() {
+      const createTables = SqlSessionStore.migrations()["0001_agent_sessions_create_tables"]!
+      // 0.1.0 shipped one migration, keyed "0001_agent_sessions".
+      const old = yield* Migrator.make({})({
+        loader: Migrator.fromRecord({ "0001_agent_sessions": createTables }),
+        table: "agent_sessions_migrations"
+      })
+      expect(old).toEqual([[1, "agent_sessions"]])
+      const upgrade = yield* Migrator.make({})({
+        loader: Migrator.fromRecord(SqlSessionStore.migrations()),
+        table: "agent_sessions_migrations"
+      })
+      expect(upgrade).toEqual([[2, "agent_sessions_catalogue"]])
+      yield* storeWorks
+    }).pipe(sqlite))
+
   it("every key is <number>_agent_sessions_<step>, which the Migrator parses", () => {
     expect(Object.keys(SqlSessionStore.migrations())).toEqual([
       "0001_agent_sessions_create_tables",
