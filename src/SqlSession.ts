@@ -172,7 +172,9 @@ export class SqlSessionPool {
    * import { createWriteStream } from "node:fs"
    * import { Readable } from "node:stream"
    * import { pipeline } from "node:stream/promises"
+   * import { SqlSessionPool } from "effect-agent-sessions"
    *
+   * const pool = SqlSessionPool.fromUrl({ url: "sqlite:sessions.db" })
    * await pipeline(Readable.from(pool.exportSessions({ owner: "user-7" })), createWriteStream("backup.jsonl"))
    * ```
    */
@@ -197,7 +199,9 @@ export class SqlSessionPool {
    * @example
    * ```ts
    * import { createReadStream } from "node:fs"
+   * import { SqlSessionPool } from "effect-agent-sessions"
    *
+   * const pool = SqlSessionPool.fromUrl({ url: "sqlite:sessions.db" })
    * await pool.importSessions(createReadStream("backup.jsonl"), { onConflict: "skip" })
    * ```
    */

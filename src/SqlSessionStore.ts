@@ -965,7 +965,9 @@ export type RetentionOptions = Retention.RetentionOptions
  * import { Layer } from "effect"
  * import { SqlSessionStore } from "effect-agent-sessions"
  *
+ * const SessionsLive = SqlSessionStore.layerFromUrl("sqlite:sessions.db", { createTables: true })
  * const RetentionLive = SqlSessionStore.layerRetention({ idleFor: "30 days", every: "1 hour" })
+ * // The store, with retention running for as long as the layer lives.
  * const AppLive = RetentionLive.pipe(Layer.provideMerge(SessionsLive))
  * ```
  *
