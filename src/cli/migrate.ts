@@ -1,0 +1,21 @@
+/**
+ * `agent-sessions migrate`: creates the tables, or upgrades those of the Python SDK or of 0.1.0.
+ */
+import { Command } from "@effect/cli"
+import { Effect } from "effect"
+import * as SqlSessionStore from "../SqlSessionStore.js"
+import { jsonOption, printJson, sqlLayer, urlOption, writeStdout } from "./shared.js"
+
+export const migrate = Command.make("migrate", { url: urlOption, json: jsonOption }, ({ json, url }) =>
+  SqlSessionStore.migrate().pipe(
+    Effect.zipRight(
+      json
+        ? printJson({ migrated: true })
+        : writeStdout("The session tables are created and up to date.\n")
+    ),
+    Effect.provide(sqlLayer(url))
+  )).pipe(
+    Command.withDescription(
+      "Create the session tables, or upgrade tables made by the Python SDK or by 0.1.0 in place (no data is lost). Safe to run again."
+    )
+  )

@@ -1,0 +1,56 @@
+/**
+ * `agent-sessions stats`: how much is stored, how old it is, and who owns most of it.
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { SessionStoreError } from "../SessionStore.js"
+import { sessionStats } from "../internal/stats.js"
+import {
+  formatBytes,
+  formatDate,
+  formatFields,
+  formatTable,
+  jsonOption,
+  ownerOption,
+  printJson,
+  sqlLayer,
+  tableNames,
+  urlOption,
+  writeStdout
+} from "./shared.js"
+
+export const stats = Command.make("stats", {
+  url: urlOption,
+  owner: ownerOption,
+  top: Options.integer("top").pipe(Options.withDefault(5), Options.withDescription("How many owners to list (default 5)")),
+  json: jsonOption
+}, ({ json, owner, top, url }) =>
+  sessionStats(tableNames, { owner: Option.getOrUndefined(owner), topOwners: Math.max(0, top) }).pipe(
+    Effect.mapError((cause) =>
+      new SessionStoreError({ operation: "stats", message: `could not read the statistics: ${cause.message}`, cause })
+    ),
+    Effect.flatMap((figures) =>
+      json
+        ? printJson({
+          ...figures,
+          oldest: figures.oldest?.toISOString() ?? null,
+          newest: figures.newest?.toISOString() ?? null
+        })
+        : writeStdout(
+          `${
+            formatFields([
+              ["Sessions", String(figures.sessions)],
+              ["Items", String(figures.items)],
+              ["Stored", `${formatBytes(figures.bytes)} (${figures.bytes} bytes of items)`],
+              ["Oldest", `${formatDate(figures.oldest)} (created)`],
+              ["Newest", `${formatDate(figures.newest)} (updated)`]
+            ])
+          }\n\n${
+            figures.topOwners.length === 0
+              ? "No sessions have an owner."
+              : `Top owners:\n${formatTable(["OWNER", "SESSIONS"], figures.topOwners.map((o) => [o.owner, o.sessions]))}`
+          }\n`
+        )
+    ),
+    Effect.provide(sqlLayer(url))
+  )).pipe(Command.withDescription("Totals: sessions, items, bytes, the oldest and newest, and the top owners."))
