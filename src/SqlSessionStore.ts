@@ -160,11 +160,24 @@ export const make = (
       sql.onDialectOrElse({ mysql: () => mysqlSessionIdProblem, orElse: () => sessionIdProblem })
     )
     if (options.createTables === true) {
-      yield* statements.createTables.pipe(retryTransient("createTables"), Effect.mapError(storeError("createTables")))
+      yield* statements.createTables.pipe(
+        Effect.zipRight(upgradeCatalog(sql, names)),
+        retryTransient("createTables"),
+        Effect.mapError(storeError("createTables"))
+      )
     }
     // On tables made by the Python SDK there is no operations table until migrations add it.
     const hasOperations = yield* statements.hasOperationsTable.pipe(Effect.mapError(storeError("connect")))
-    const catalog = yield* makeCatalog({ sql, names, hasOperations, sessionIdError, storeError, trace: traced })
+    const catalog = yield* makeCatalog({
+      sql,
+      names,
+      statements,
+      hasOperations,
+      maxItemBytes,
+      sessionIdError,
+      storeError,
+      trace: traced
+    })
 
     // Built once: each carries its own tagged retry counter and its tagged operation counters.
     const retry = {
