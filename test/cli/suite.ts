@@ -50,7 +50,8 @@ const expectOk = (result: CliResult): CliResult => {
 
 export const cliSuite = (target: CliTarget): void => {
   const run = target.unavailable === undefined ? describe : describe.skip
-  run(`agent-sessions on ${target.label}`, () => {
+  // Each test spawns the CLI several times (about a second each, more on a busy machine).
+  run(`agent-sessions on ${target.label}`, { timeout: 300_000 }, () => {
     const env = { DATABASE_URL: target.url }
     const dir = mkdtempSync(join(tmpdir(), "agent-sessions-cli-"))
     const ids = { python: uniqueId("py"), trip: uniqueId("alice"), hello: uniqueId("alice"), bob: uniqueId("bob") }
@@ -89,7 +90,7 @@ export const cliSuite = (target: CliTarget): void => {
       expect(shown.session).toMatchObject({ sessionId: ids.python, owner: null, itemCount: 2 })
     })
 
-    it("import, then list, show and stats describe what is stored", async () => {
+    it("import, then list shows what is stored, as JSON and as an aligned table", async () => {
       expect(json(expectOk(await runCli(["import", seedFile, "--json"], env)))).toEqual({
         sessions: 3,
         skipped: 0,
@@ -111,6 +112,9 @@ export const cliSuite = (target: CliTarget): void => {
         for (const row of table.slice(1)) expect(row.slice(at)).toMatch(/^(alice|\d{4}-)/)
       }
       expect(table.slice(1).map((row) => row.split(/\s+/)[0]).sort()).toEqual([ids.hello, ids.trip].sort())
+    })
+
+    it("show prints the fields, then the items as a transcript; a missing session exits with 3", async () => {
 
       const shown = expectOk(await runCli(["show", ids.trip], env)).stdout
       expect(shown).toMatch(/^Session\s+\S+\nOwner\s+alice\nTitle\s+Trip to Lisbon\n/)
@@ -125,6 +129,9 @@ export const cliSuite = (target: CliTarget): void => {
       const missing = await runCli(["show", "no-such-session"], env)
       expect(missing.code).toBe(3)
       expect(missing.stderr).toContain("no session \"no-such-session\"")
+    })
+
+    it("stats counts sessions, items and bytes, and ranks the owners", async () => {
 
       const stats = json(expectOk(await runCli(["stats", "--json"], env)))
       const bytes = [...tripItems, { role: "user", content: "hello" }, { role: "user", content: "hi" }, {

@@ -11,7 +11,7 @@ import { runCli, runShell } from "./support.js"
 const COMMANDS = ["list", "show", "export", "import", "prune", "migrate", "stats"]
 const SECRET = "s3cret-Pa55"
 
-describe("agent-sessions usage", () => {
+describe("agent-sessions usage", { timeout: 300_000 }, () => {
   it("--help works on the program and on every command", async () => {
     const root = await runCli(["--help"])
     expect(root.code).toBe(0)
