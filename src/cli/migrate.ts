@@ -13,7 +13,7 @@ export const migrate = Command.make("migrate", { url: urlOption, json: jsonOptio
         ? printJson({ migrated: true })
         : writeStdout("The session tables are created and up to date.\n")
     ),
-    Effect.provide(sqlLayer(url))
+    Effect.provide(sqlLayer(url, { create: true }))
   )).pipe(
     Command.withDescription(
       "Create the session tables, or upgrade tables made by the Python SDK or by 0.1.0 in place (no data is lost). Safe to run again."

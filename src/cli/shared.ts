@@ -5,9 +5,10 @@
 import { Options } from "@effect/cli"
 import type { SqlClient } from "@effect/sql"
 import { Config, Data, Effect, Either, Layer, Redacted } from "effect"
+import { existsSync } from "node:fs"
 import { clientLayer } from "../internal/clientLayer.js"
 import { parseDatabaseUrl, redactUrl } from "../internal/url.js"
-import { InvalidArgumentError, type SessionStore, type SessionStoreError } from "../SessionStore.js"
+import { InvalidArgumentError, type SessionStore, SessionStoreError } from "../SessionStore.js"
 import * as SqlSessionStore from "../SqlSessionStore.js"
 
 /**
@@ -41,12 +42,24 @@ export const ownerOption = Options.text("owner").pipe(
 
 /** The connection for a URL; a URL that cannot be parsed is a usage error (its password masked). */
 export const sqlLayer = (
-  url: Redacted.Redacted<string>
+  url: Redacted.Redacted<string>,
+  options: { readonly create?: boolean } = {}
 ): Layer.Layer<SqlClient.SqlClient, UsageError | SessionStoreError> => {
   const parsed = parseDatabaseUrl(Redacted.value(url))
-  return Either.isLeft(parsed)
-    ? Layer.fail(new UsageError({ message: `invalid database URL: ${withoutUrl(parsed.left.message, Redacted.value(url))}` }))
-    : clientLayer(parsed.right, { maxConnections: 2 })
+  if (Either.isLeft(parsed)) {
+    return Layer.fail(new UsageError({ message: `invalid database URL: ${withoutUrl(parsed.left.message, Redacted.value(url))}` }))
+  }
+  const database = parsed.right
+  // SQLite would silently create a mistyped file; only `migrate` may create one.
+  if (database.dialect === "sqlite" && database.filename !== ":memory:" && !options.create && !existsSync(database.filename)) {
+    return Layer.fail(
+      new SessionStoreError({
+        operation: "connect",
+        message: `no SQLite database at ${database.filename} (agent-sessions migrate creates one)`
+      })
+    )
+  }
+  return clientLayer(database, { maxConnections: 2 })
 }
 
 /**

@@ -27,7 +27,13 @@ export const stats = Command.make("stats", {
 }, ({ json, owner, top, url }) =>
   sessionStats(tableNames, { owner: Option.getOrUndefined(owner), topOwners: Math.max(0, top) }).pipe(
     Effect.mapError((cause) =>
-      new SessionStoreError({ operation: "stats", message: `could not read the statistics: ${cause.message}`, cause })
+      new SessionStoreError({
+        operation: "stats",
+        message: `could not read the statistics (${
+          (cause.cause as { message?: string } | undefined)?.message ?? cause.message
+        }); if the tables are missing or older than 0.2.0, run agent-sessions migrate`,
+        cause
+      })
     ),
     Effect.flatMap((figures) =>
       json

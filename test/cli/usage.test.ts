@@ -3,7 +3,7 @@
  * password in the output, and progress only on a terminal.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runCli, runShell } from "./support.js"
@@ -51,6 +51,12 @@ describe("agent-sessions usage", { timeout: 300_000 }, () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain("postgres://admin:***@127.0.0.1:1/x")
     expect(result.stdout + result.stderr).not.toContain(SECRET)
+    // A mistyped SQLite path is reported, not created (only migrate creates the file).
+    const file = join(mkdtempSync(join(tmpdir(), "agent-sessions-cli-")), "typo.db")
+    const missing = await runCli(["list", "--url", `sqlite:${file}`])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(`no SQLite database at ${file}`)
+    expect(existsSync(file)).toBe(false)
   })
 
   it("shows progress on a terminal's stderr, and only there", async () => {
