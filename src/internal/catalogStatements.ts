@@ -278,13 +278,27 @@ export const makeCatalogStatements = (sql: SqlClient.SqlClient, names: TableName
       Effect.map((rows) => rows[0])
     )
 
+  // One owner's sessions, newest first. PostgreSQL needs care: when one owner holds most
+  // sessions it walks (updated_at, session_id) and filters, which reads every newer session of
+  // everyone else when that owner's are old. As a range, ordered by (owner, updated_at,
+  // session_id), only the owner index serves it. (Same rows: owner's collation is deterministic.)
+  const ofOwner = sql.onDialectOrElse({
+    pg: () => (owner: string) => sql`owner >= ${owner} AND owner <= ${owner}`,
+    orElse: () => (owner: string) => sql`owner = ${owner}`
+  })
+  const newestFirst = sql`ORDER BY updated_at DESC, session_id DESC`
+  const ownerNewestFirst = sql.onDialectOrElse({
+    pg: () => sql`ORDER BY owner DESC, updated_at DESC, session_id DESC`,
+    orElse: () => newestFirst
+  })
+
   // Newest first, ties by session id descending: the (owner, updated_at, session_id) and
   // (updated_at, session_id) indexes serve it read backwards, and the keyset condition is a
   // range on updated_at (`<=`) with the exact tie-break as a filter, which every dialect's
   // planner turns into an index range.
   const selectPage = (query: ListQuery) => {
     const conditions: Array<Statement.Fragment> = []
-    if (query.owner !== undefined) conditions.push(sql`owner = ${query.owner}`)
+    if (query.owner !== undefined) conditions.push(ofOwner(query.owner))
     if (query.updatedAfter !== undefined) conditions.push(sql`updated_at > ${dateTime(query.updatedAfter)}`)
     if (query.updatedBefore !== undefined) conditions.push(sql`updated_at < ${dateTime(query.updatedBefore)}`)
     if (query.after !== undefined) {
@@ -292,8 +306,9 @@ export const makeCatalogStatements = (sql: SqlClient.SqlClient, names: TableName
       conditions.push(sql`updated_at <= ${key}`)
       conditions.push(sql`(updated_at < ${key} OR session_id < ${query.after.sessionId})`)
     }
+    const order = query.owner === undefined ? newestFirst : ownerNewestFirst
     return sql<InfoRow>`SELECT ${infoColumns(true)} FROM ${sessions}
-      WHERE ${sql.and(conditions)} ORDER BY updated_at DESC, session_id DESC LIMIT ${query.limit}`
+      WHERE ${sql.and(conditions)} ${order} LIMIT ${query.limit}`
   }
 
   const deleteConditions = (query: DeleteQuery): Array<Statement.Fragment> => {

@@ -18,6 +18,7 @@ import {
 } from "../../src/index.js"
 import { afterPruneCandidates } from "../../src/internal/catalog.js"
 import { type TestDatabase, uniqueId } from "../support/databases.js"
+import { count, spanNames } from "../support/spans.js"
 import { countMessages, countSessions, insertRaw, storedTexts } from "./support.js"
 
 const msg = (n: number): { role: string; content: string } => ({ role: "user", content: `m${n}` })
@@ -416,6 +417,24 @@ export const catalogueSuite = (db: TestDatabase) => {
             ids[2],
             ids[1]
           ])
+        }))
+
+      it.effect("streams a large session page by page, never reading it whole", () =>
+        Effect.gen(function*() {
+          const store = yield* SessionStore
+          const owner = uniqueId("owner")
+          const id = `${owner}-big`
+          yield* store.updateSession(id, { owner })
+          for (let batch = 0; batch < 3; batch++) {
+            yield* store.addItems(id, Array.from({ length: 1000 }, (_, n) => msg(batch * 1000 + n)))
+          }
+          // The first records cost one page of sessions and one page of items.
+          const first = yield* spanNames(Stream.runCollect(Stream.take(store.exportSessions({ owner }), 3)))
+          expect(count(first, "sql.execute")).toBe(2)
+          // The whole export: one page of sessions, and 3,000 items in pages of 500 (the sixth full
+          // page asks for a seventh, which is empty).
+          const whole = yield* spanNames(Stream.runDrain(store.exportSessions({ owner })))
+          expect(count(whole, "sql.execute")).toBe(1 + 7)
         }))
 
       it.effect("imports an export into fresh sessions: same items, same fields, same dates", () =>

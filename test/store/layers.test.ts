@@ -79,11 +79,13 @@ describe("SqlSessionStore.migrations", () => {
     Effect.gen(function*() {
       const migrate = Migrator.make({})({ loader: Migrator.fromRecord(SqlSessionStore.migrations()) })
       const applied = yield* migrate
-      expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual(["1_agent_sessions"])
+      expect(applied.map(([id, name]) => `${id}_${name}`)).toEqual(["1_agent_sessions", "2_agent_sessions_catalogue"])
       expect(yield* migrate).toEqual([])
       const store = yield* SqlSessionStore.make()
       yield* store.applyHistoryTransaction("m", { operationId: "o", transaction: { type: "append_items", items: [{ a: 1 }] } })
       expect(yield* store.getItems("m")).toEqual([{ a: 1 }])
+      yield* store.updateSession("m", { owner: "o" })
+      expect((yield* store.listSessions({ owner: "o" })).sessions.map((s) => s.sessionId)).toEqual(["m"])
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }))))
 })
 

@@ -48,6 +48,10 @@ for (const db of all) {
           operationId: "op-1",
           transaction: { type: "append_items", items: [{ role: "user", content: "after upgrade" }] }
         })
+        // It also added the catalogue columns: Python's session reads with the defaults.
+        expect(Option.getOrThrow(yield* upgraded.getSession(id))).toMatchObject({ owner: null, metadata: {}, itemCount: 4 })
+        yield* upgraded.updateSession(id, { owner: "py-owner" })
+        expect((yield* upgraded.listSessions({ owner: "py-owner" })).sessions.map((s) => s.sessionId)).toEqual([id])
         expect((yield* upgraded.getItems(id)).map((item) => item.content)).toEqual([
           "Grüße aus Python 🐍",
           "ok",

@@ -5,28 +5,11 @@
  */
 import { SqlClient, type Statement } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Tracer } from "effect"
+import { Effect } from "effect"
 import { SqlSessionStore } from "../../src/index.js"
 import { makeStatements } from "../../src/internal/statements.js"
 import { all, uniqueId, uniqueTable } from "../support/databases.js"
-
-/** Runs `effect` with a tracer that records the name of every span it starts. */
-const spanNames = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const names: Array<string> = []
-    const base = yield* Effect.tracer
-    const recording = Tracer.make({
-      span: (name, parent, context, links, startTime, kind, options) => {
-        names.push(name)
-        return base.span(name, parent, context, links, startTime, kind, options)
-      },
-      context: base.context
-    })
-    yield* Effect.withTracer(effect, recording)
-    return names
-  })
-
-const count = (names: ReadonlyArray<string>, name: string) => names.filter((n) => n === name).length
+import { count, spanNames } from "../support/spans.js"
 
 const expectedStatements = {
   // One statement per operation, no BEGIN/COMMIT.

@@ -1,6 +1,8 @@
 /** Raw-SQL probes used by the behaviour suite to check what was really stored. */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { SqlSessionStore } from "../../src/index.js"
+import { uniqueTable } from "../support/databases.js"
 
 export const countMessages = (sessionId: string, table = "agent_messages") =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -42,3 +44,20 @@ export const sessionTimes = (sessionId: string) =>
 
 const toMillis = (value: unknown): number =>
   value instanceof Date ? value.getTime() : Date.parse(`${String(value).replace(" ", "T")}Z`)
+
+/** Fresh tables of the current shape under unique names, for tests that look at plans or DDL. */
+export const scratchTables = (prefix: string) =>
+  Effect.gen(function*() {
+    const names = {
+      sessions: uniqueTable(`${prefix}_sessions`),
+      messages: uniqueTable(`${prefix}_messages`),
+      operations: uniqueTable(`${prefix}_ops`)
+    }
+    yield* SqlSessionStore.make({
+      createTables: true,
+      sessionsTable: names.sessions,
+      messagesTable: names.messages,
+      operationsTable: names.operations
+    })
+    return names
+  })
