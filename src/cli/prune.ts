@@ -19,18 +19,45 @@ const idleOption = Options.text("idle").pipe(
   Options.withDescription("Delete sessions not updated for this long: 30d, 12h, 90m, 45s, 2w")
 )
 
-/** The sessions `deleteSessions` would remove, counted through the listing (same filter). */
-const countIdle = (owner: string | undefined, updatedBefore: Date) =>
+/**
+ * When the sessions `deleteSessions` would remove were last updated, oldest first: read through
+ * the listing with the same filter, so the dry run counts without deleting.
+ */
+const idleSince = (owner: string | undefined, updatedBefore: Date) =>
   Effect.gen(function*() {
     const store = yield* SessionStore
-    let count = 0
+    const times: Array<number> = []
     let cursor: string | undefined
     do {
       const page = yield* store.listSessions({ owner, updatedBefore, cursor, limit: PAGE })
-      count += page.sessions.length
+      for (const session of page.sessions) times.push(session.updatedAt.getTime())
       cursor = page.nextCursor
     } while (cursor !== undefined)
-    return count
+    return times.reverse()
+  })
+
+/** Steps of the progress bar: the library reports only a total per call. */
+const STEPS = 20
+
+/**
+ * Deletes in steps by moving the idle cutoff forward through the candidates' own update times,
+ * so the bar moves as sessions go; every step's cutoff is at most the real one, and the last
+ * step uses the real one, so exactly the same sessions are deleted as in one call.
+ */
+const deleteInSteps = (owner: string | undefined, idleBefore: Date, times: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const store = yield* SessionStore
+    const progress = yield* progressBar("prune", times.length, "sessions")
+    const steps = Math.min(STEPS, times.length)
+    const cutoffs = Array.from({ length: steps - 1 }, (_, step) => times[Math.floor(((step + 1) * times.length) / steps)]!)
+    let deleted = 0
+    for (const cutoff of [...new Set(cutoffs)].filter((time) => time < idleBefore.getTime())) {
+      deleted += yield* store.deleteSessions({ owner, idleBefore: new Date(cutoff) })
+      yield* progress.update(deleted)
+    }
+    deleted += yield* store.deleteSessions({ owner, idleBefore })
+    yield* progress.update(deleted)
+    return deleted
   })
 
 export const prune = Command.make("prune", {
@@ -41,17 +68,11 @@ export const prune = Command.make("prune", {
   json: jsonOption
 }, ({ dryRun, idle, json, owner, url }) =>
   Effect.gen(function*() {
-    const store = yield* SessionStore
     const ownerFilter = Option.getOrUndefined(owner)
     const idleBefore = new Date((yield* Clock.currentTimeMillis) - Duration.toMillis(idle))
-    const candidates = yield* countIdle(ownerFilter, idleBefore)
-    let deleted = 0
-    if (!dryRun && candidates > 0) {
-      // The library deletes in batches of its own but reports only the total: the bar moves once.
-      const progress = yield* progressBar("prune", candidates, "sessions")
-      deleted = yield* store.deleteSessions({ owner: ownerFilter, idleBefore })
-      yield* progress.update(deleted)
-    }
+    const times = yield* idleSince(ownerFilter, idleBefore)
+    const candidates = times.length
+    const deleted = dryRun || candidates === 0 ? 0 : yield* deleteInSteps(ownerFilter, idleBefore, times)
     const who = ownerFilter === undefined ? "" : ` of owner "${ownerFilter}"`
     yield* json
       ? printJson({ dryRun, idleBefore: idleBefore.toISOString(), matched: candidates, deleted })
