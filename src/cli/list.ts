@@ -20,7 +20,7 @@ const collect = (owner: string | undefined, limit: number) =>
       sessions.push(...page.sessions)
       cursor = page.nextCursor
     } while (cursor !== undefined && sessions.length < limit)
-    return sessions
+    return { sessions, more: cursor !== undefined }
   })
 
 /** A session's fields as JSON: dates as ISO 8601 strings. */
@@ -58,10 +58,14 @@ export const list = Command.make("list", {
   json: jsonOption
 }, ({ json, limit, owner, url }) =>
   collect(Option.getOrUndefined(owner), limit).pipe(
-    Effect.flatMap((sessions) =>
+    Effect.flatMap(({ more, sessions }) =>
       json
         ? printJson(sessions.map(sessionJson))
-        : writeStdout(sessions.length === 0 ? "No sessions.\n" : `${table(sessions)}\n`)
+        : writeStdout(
+          sessions.length === 0
+            ? "No sessions.\n"
+            : `${table(sessions)}\n${more ? `(the newest ${sessions.length}; --limit shows more)\n` : ""}`
+        )
     ),
     withStore(url)
   )).pipe(Command.withDescription("List sessions, most recently updated first."))
