@@ -8,28 +8,28 @@ import * as SessionArchive from "../SessionArchive.js"
 import { SessionStore } from "../SessionStore.js"
 import { sessionStats } from "../internal/stats.js"
 import { progressBar } from "./progress.js"
-import { ownerOption, tableNames, urlOption, withStore, writeStdout } from "./shared.js"
+import { type Database, databaseOptions, ownerOption, tableNamesOf, withStore, writeStdout } from "./shared.js"
 
 /** How many sessions the export will write, for the progress bar's total. */
-const countSessions = (owner: string | undefined) =>
-  sessionStats(tableNames, { owner, topOwners: 0 }).pipe(
+const countSessions = (db: Database, owner: string | undefined) =>
+  Effect.flatMap(tableNamesOf(db), (names) => sessionStats(names, { owner, topOwners: 0 })).pipe(
     Effect.map((stats) => stats.sessions),
     // The count only sizes the bar: an export must not fail for want of it.
     Effect.orElseSucceed(() => 0)
   )
 
 export const exportCommand = Command.make("export", {
-  url: urlOption,
+  db: databaseOptions,
   owner: ownerOption,
   out: Options.file("out").pipe(
     Options.optional,
     Options.withDescription("Write to this file (default: stdout)")
   )
-}, ({ out, owner, url }) =>
+}, ({ db, out, owner }) =>
   Effect.gen(function*() {
     const store = yield* SessionStore
     const ownerFilter = Option.getOrUndefined(owner)
-    const progress = yield* progressBar("export", yield* countSessions(ownerFilter), "sessions")
+    const progress = yield* progressBar("export", yield* countSessions(db, ownerFilter), "sessions")
     const records = store.exportSessions({ owner: ownerFilter }).pipe(
       Stream.tap((record) => record.type === "session" ? progress.increment() : Effect.void)
     )
@@ -42,7 +42,7 @@ export const exportCommand = Command.make("export", {
     } else {
       yield* Stream.runForEach(text, writeStdout)
     }
-  }).pipe(Effect.scoped, withStore(url))).pipe(
+  }).pipe(Effect.scoped, withStore(db))).pipe(
     Command.withDescription("Export sessions with their items as JSON Lines (one record per line).")
   )
 

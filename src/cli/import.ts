@@ -7,11 +7,11 @@ import { Effect, Stream } from "effect"
 import * as SessionArchive from "../SessionArchive.js"
 import { SessionStore } from "../SessionStore.js"
 import { progressBar } from "./progress.js"
-import { jsonOption, printJson, urlOption, withStore, writeStdout } from "./shared.js"
+import { databaseOptions, jsonOption, printJson, withStore, writeStdout } from "./shared.js"
 
 export const importCommand = Command.make("import", {
   file: Args.file({ name: "file", exists: "yes" }).pipe(Args.withDescription("A file written by `export`")),
-  url: urlOption,
+  db: databaseOptions,
   onConflict: Options.choice("on-conflict", ["fail", "skip", "replace", "append"]).pipe(
     Options.withDefault("fail" as const),
     Options.withDescription(
@@ -19,7 +19,7 @@ export const importCommand = Command.make("import", {
     )
   ),
   json: jsonOption
-}, ({ file, json, onConflict, url }) =>
+}, ({ db, file, json, onConflict }) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const store = yield* SessionStore
@@ -32,6 +32,6 @@ export const importCommand = Command.make("import", {
       : writeStdout(
         `Imported ${summary.sessions} sessions (${summary.items} items); skipped ${summary.skipped} that already existed.\n`
       )
-  }).pipe(Effect.scoped, withStore(url))).pipe(
+  }).pipe(Effect.scoped, withStore(db))).pipe(
     Command.withDescription("Import sessions from a file written by `export`.")
   )

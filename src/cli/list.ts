@@ -4,7 +4,16 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { type SessionInfo, SessionStore } from "../SessionStore.js"
-import { formatDate, formatTable, jsonOption, ownerOption, printJson, urlOption, withStore, writeStdout } from "./shared.js"
+import {
+  databaseOptions,
+  formatDate,
+  formatTable,
+  jsonOption,
+  ownerOption,
+  printJson,
+  withStore,
+  writeStdout
+} from "./shared.js"
 
 /** The library's largest page. */
 const PAGE = 1000
@@ -49,14 +58,14 @@ const table = (sessions: ReadonlyArray<SessionInfo>): string =>
   )
 
 export const list = Command.make("list", {
-  url: urlOption,
+  db: databaseOptions,
   owner: ownerOption,
   limit: Options.integer("limit").pipe(
     Options.withDefault(50),
     Options.withDescription("At most this many sessions (default 50)")
   ),
   json: jsonOption
-}, ({ json, limit, owner, url }) =>
+}, ({ db, json, limit, owner }) =>
   collect(Option.getOrUndefined(owner), limit).pipe(
     Effect.flatMap(({ more, sessions }) =>
       json
@@ -67,5 +76,5 @@ export const list = Command.make("list", {
             : `${table(sessions)}\n${more ? `(the newest ${sessions.length}; --limit shows more)\n` : ""}`
         )
     ),
-    withStore(url)
+    withStore(db)
   )).pipe(Command.withDescription("List sessions, most recently updated first."))

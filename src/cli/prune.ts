@@ -6,7 +6,7 @@ import { Clock, Duration, Effect, Either, Option } from "effect"
 import { SessionStore } from "../SessionStore.js"
 import { parseDuration } from "./duration.js"
 import { progressBar } from "./progress.js"
-import { jsonOption, ownerOption, printJson, urlOption, withStore, writeStdout } from "./shared.js"
+import { databaseOptions, jsonOption, ownerOption, printJson, withStore, writeStdout } from "./shared.js"
 
 /** The library's largest page. */
 const PAGE = 1000
@@ -61,12 +61,12 @@ const deleteInSteps = (owner: string | undefined, idleBefore: Date, times: Reado
   })
 
 export const prune = Command.make("prune", {
-  url: urlOption,
+  db: databaseOptions,
   idle: idleOption,
   owner: ownerOption,
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only count what would be deleted")),
   json: jsonOption
-}, ({ dryRun, idle, json, owner, url }) =>
+}, ({ db, dryRun, idle, json, owner }) =>
   Effect.gen(function*() {
     const ownerFilter = Option.getOrUndefined(owner)
     const idleBefore = new Date((yield* Clock.currentTimeMillis) - Duration.toMillis(idle))
@@ -81,6 +81,6 @@ export const prune = Command.make("prune", {
           ? `Would delete ${candidates} sessions${who} not updated since ${idleBefore.toISOString()} (dry run).\n`
           : `Deleted ${deleted} sessions${who} not updated since ${idleBefore.toISOString()}.\n`
       )
-  }).pipe(Effect.scoped, withStore(url))).pipe(
+  }).pipe(Effect.scoped, withStore(db))).pipe(
     Command.withDescription("Delete sessions idle for longer than --idle, with their items.")
   )

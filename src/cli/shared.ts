@@ -7,7 +7,9 @@ import type { SqlClient } from "@effect/sql"
 import { Config, Data, Effect, Either, Layer, Redacted } from "effect"
 import { existsSync } from "node:fs"
 import { clientLayer } from "../internal/clientLayer.js"
+import type { TableNames } from "../internal/statements.js"
 import { parseDatabaseUrl, redactUrl } from "../internal/url.js"
+import { validateTableName } from "../internal/validation.js"
 import { InvalidArgumentError, type SessionStore, SessionStoreError } from "../SessionStore.js"
 import * as SqlSessionStore from "../SqlSessionStore.js"
 
@@ -31,6 +33,36 @@ export const urlOption = Options.redacted("url").pipe(
     "Database URL (postgres://, mysql://, mariadb://, sqlite:file.db, SQLAlchemy forms too). Default: $DATABASE_URL"
   )
 )
+
+const tableOption = (name: string, fallback: string) =>
+  Options.text(`${name}-table`).pipe(
+    Options.withPseudoName("NAME"),
+    Options.withDefault(fallback),
+    Options.withDescription(`The ${name} table (default ${fallback}), when the store was given another name`)
+  )
+
+/** The database and the store's table names: what every command needs to find the sessions. */
+export const databaseOptions = Options.all({
+  url: urlOption,
+  sessionsTable: tableOption("sessions", SqlSessionStore.defaultTableNames.sessions),
+  messagesTable: tableOption("messages", SqlSessionStore.defaultTableNames.messages),
+  operationsTable: tableOption("operations", SqlSessionStore.defaultTableNames.operations)
+})
+
+export interface Database {
+  readonly url: Redacted.Redacted<string>
+  readonly sessionsTable: string
+  readonly messagesTable: string
+  readonly operationsTable: string
+}
+
+/** The table names of `database`, validated like the store validates them. */
+export const tableNamesOf = (database: Database): Effect.Effect<TableNames, InvalidArgumentError> =>
+  Effect.all({
+    sessions: validateTableName("sessions-table", database.sessionsTable),
+    messages: validateTableName("messages-table", database.messagesTable),
+    operations: validateTableName("operations-table", database.operationsTable)
+  })
 
 export const jsonOption = Options.boolean("json").pipe(Options.withDescription("Machine output: one JSON document"))
 
@@ -74,19 +106,26 @@ const withoutUrl = (message: string, url: string): string => {
 
 /** The store over the URL's database, as the tables are (no DDL: that is `migrate`'s job). */
 export const storeLayer = (
-  url: Redacted.Redacted<string>
+  database: Database
 ): Layer.Layer<SessionStore | SqlClient.SqlClient, UsageError | SessionStoreError | InvalidArgumentError> =>
-  SqlSessionStore.layer().pipe(Layer.provideMerge(sqlLayer(url)))
+  SqlSessionStore.layer(tableOptions(database)).pipe(Layer.provideMerge(sqlLayer(database.url)))
 
-/** Runs `effect` with the store (and its client) of the URL. */
-export const withStore = (url: Redacted.Redacted<string>) =>
+/** The table names as the store's options. */
+export const tableOptions = ({ messagesTable, operationsTable, sessionsTable }: Database) => ({
+  sessionsTable,
+  messagesTable,
+  operationsTable
+})
+
+/** Runs `effect` with the store (and its client) of the database options. */
+export const withStore = (database: Database) =>
 <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<
   A,
   E | UsageError | SessionStoreError | InvalidArgumentError,
   Exclude<R, SessionStore | SqlClient.SqlClient>
-> => Effect.provide(effect, storeLayer(url))
+> => Effect.provide(effect, storeLayer(database))
 
 // ---------------------------------------------------------------------------------------------
 // Output.
@@ -147,6 +186,3 @@ export const optionalOwner = (owner: { readonly _tag: "Some"; readonly value: st
 /** A store argument error caused by the command line (a bad id, say) is a usage error. */
 export const isUsageFailure = (error: unknown): boolean =>
   error instanceof UsageError || error instanceof InvalidArgumentError
-
-/** The tables the CLI works on: the store's defaults (shared with the Python SDK's names). */
-export const tableNames = SqlSessionStore.defaultTableNames

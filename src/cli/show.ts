@@ -11,7 +11,7 @@ import {
   jsonOption,
   NotFoundError,
   printJson,
-  urlOption,
+  databaseOptions,
   withStore,
   writeStdout
 } from "./shared.js"
@@ -19,13 +19,13 @@ import { formatTranscript } from "./transcript.js"
 
 export const show = Command.make("show", {
   sessionId: Args.text({ name: "sessionId" }).pipe(Args.withDescription("The session to show")),
-  url: urlOption,
+  db: databaseOptions,
   limit: Options.integer("limit").pipe(
     Options.optional,
     Options.withDescription("Only the newest items, this many (default: all)")
   ),
   json: jsonOption
-}, ({ json, limit, sessionId, url }) =>
+}, ({ db, json, limit, sessionId }) =>
   Effect.gen(function*() {
     const store = yield* SessionStore
     const info = yield* store.getSession(sessionId)
@@ -52,4 +52,4 @@ export const show = Command.make("show", {
       ? "No items."
       : `Items${shown}:\n${formatTranscript(items, Math.max(1, session.itemCount - items.length + 1))}`
     yield* writeStdout(`${fields}\n\n${transcript}\n`)
-  }).pipe(withStore(url))).pipe(Command.withDescription("Show a session: its fields, then its items as a transcript."))
+  }).pipe(withStore(db))).pipe(Command.withDescription("Show a session: its fields, then its items as a transcript."))

@@ -1,16 +1,16 @@
 /**
  * The CLI end to end on one database: one function, called by sqlite/postgres/mysql.test.ts.
- * The tests of a suite run in order on the default tables, which the first one resets.
+ * The tests of a suite run in order on tables of the suite's own, which the first one creates.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { DialectName } from "../support/databases.js"
-import { uniqueId } from "../support/databases.js"
+import { uniqueId, uniqueTable } from "../support/databases.js"
 import { pythonDdl, pythonJson } from "../support/pythonTables.js"
-import { type CliResult, json, runCli, withSql } from "./support.js"
+import { type CliResult, json, runCli as runCliIn, withSql } from "./support.js"
 
 export interface CliTarget {
   readonly label: string
@@ -19,10 +19,6 @@ export interface CliTarget {
   /** Why the database cannot be used here, or undefined. */
   readonly unavailable: string | undefined
 }
-
-const SESSIONS = "agent_sessions"
-const MESSAGES = "agent_messages"
-const OPERATIONS = "agent_session_operations"
 
 type Item = Record<string, unknown>
 
@@ -53,6 +49,12 @@ export const cliSuite = (target: CliTarget): void => {
   // Each test spawns the CLI several times (about a second each, more on a busy machine).
   run(`agent-sessions on ${target.label}`, { timeout: 300_000 }, () => {
     const env = { DATABASE_URL: target.url }
+    // Tables of this suite's own: the store's suites share the database, on the default names too.
+    const SESSIONS = uniqueTable("cli_sessions")
+    const MESSAGES = uniqueTable("cli_messages")
+    const OPERATIONS = uniqueTable("cli_operations")
+    const runCli = (args: ReadonlyArray<string>, environment: Record<string, string>) =>
+      runCliIn([...args, "--sessions-table", SESSIONS, "--messages-table", MESSAGES, "--operations-table", OPERATIONS], environment)
     const dir = mkdtempSync(join(tmpdir(), "agent-sessions-cli-"))
     const ids = { python: uniqueId("py"), trip: uniqueId("alice"), hello: uniqueId("alice"), bob: uniqueId("bob") }
     const tripItems: ReadonlyArray<Item> = [
@@ -72,10 +74,13 @@ export const cliSuite = (target: CliTarget): void => {
       withSql(target.url, (sql) =>
         sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM ${sql(table)}`.pipe(Effect.map((rows) => Number(rows[0]!.n))))
 
+    afterAll(() =>
+      withSql(target.url, (sql) =>
+        Effect.forEach([OPERATIONS, MESSAGES, SESSIONS], (table) => sql`DROP TABLE IF EXISTS ${sql(table)}`)))
+
     it("migrate upgrades tables made by the Python SDK, keeping their rows, and is idempotent", async () => {
       await withSql(target.url, (sql) =>
         Effect.gen(function*() {
-          for (const table of [OPERATIONS, MESSAGES, SESSIONS]) yield* sql`DROP TABLE IF EXISTS ${sql(table)}`
           for (const statement of pythonDdl(target.dialect, SESSIONS, MESSAGES)) yield* sql.unsafe(statement)
           yield* sql`INSERT INTO ${sql(SESSIONS)} (session_id) VALUES (${ids.python})`
           for (const item of pythonItems) {

@@ -35,6 +35,7 @@ describe("agent-sessions usage", { timeout: 300_000 }, () => {
       [["list", "--limit", "many", "--url", `postgres://admin:${SECRET}@db.example/x`], {}, /'many' is not a integer/],
       [["import", "/no/such/file.jsonl", "--url", "sqlite::memory:"], {}, /file.jsonl/],
       [["import", "x", "--on-conflict", "merge", "--url", "sqlite::memory:"], {}, /fail, skip, replace, append/],
+      [["list", "--url", "sqlite::memory:", "--sessions-table", "public.x"], {}, /sessionsTable must match/],
       [["frobnicate"], {}, /frobnicate|Invalid subcommand/]
     ]
     const results = await Promise.all(cases.map(([args, env]) => runCli(args, env)))
