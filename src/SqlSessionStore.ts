@@ -742,7 +742,8 @@ export const layerTest = (
 /**
  * The tables as migrations for your own `@effect/sql` `Migrator`
  * (`Migrator.fromRecord(SqlSessionStore.migrations())`). The DDL is idempotent, so it is also
- * safe on tables the Python SDK created: it adds the index and the operations table.
+ * safe on tables the Python SDK created: it adds the index and the operations table, and the
+ * second migration adds the catalogue's columns and indexes (see `migrate`).
  *
  * @since 0.1.0
  */

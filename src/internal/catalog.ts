@@ -172,14 +172,22 @@ export const makeCatalog = (context: CatalogContext): Effect.Effect<Catalog, Ses
     const { names, sql, storeError, trace } = context
     const features = yield* detectCatalogFeatures(sql).pipe(Effect.mapError(storeError("connect")))
     const statements: CatalogStatements = makeCatalogStatements(sql, names, features)
-    const hasColumns = yield* statements.hasCatalogColumns.pipe(Effect.mapError(storeError("connect")))
+    let hasColumns = yield* statements.hasCatalogColumns.pipe(Effect.mapError(storeError("connect")))
 
-    const requireColumns = (operation: string) =>
-      hasColumns ? Effect.void : Effect.fail(
-        new SessionStoreError({
-          operation,
-          message: `${operation} needs the catalogue columns of ${JSON.stringify(names.sessions)}: upgrade the tables ` +
-            "(SqlSessionStore.migrate, SqlSessionStore.migrations, agent-sessions migrate, or createTables: true)"
+    // Until the tables are upgraded the catalogue looks again on each call, so a store built
+    // before another process ran the upgrade starts working without a restart.
+    const requireColumns = (operation: string): Effect.Effect<void, SessionStoreError> =>
+      hasColumns ? Effect.void : statements.hasCatalogColumns.pipe(
+        Effect.mapError(storeError(operation)),
+        Effect.flatMap((found) => {
+          hasColumns = found
+          return found ? Effect.void : Effect.fail(
+            new SessionStoreError({
+              operation,
+              message: `${operation} needs the catalogue columns of ${JSON.stringify(names.sessions)}: upgrade the ` +
+                "tables (SqlSessionStore.migrate, SqlSessionStore.migrations, agent-sessions migrate, or createTables: true)"
+            })
+          )
         })
       )
 

@@ -348,7 +348,7 @@ export const makeExchange = (context: ExchangeContext) => {
       }
       yield* Effect.annotateCurrentSpan({ "session.count": counts.sessions, "session.items": counts.items })
       return counts satisfies ImportSummary
-    }).pipe(Effect.scoped)
+    }).pipe(Effect.scoped, Effect.withSpan("SessionStore.importSessions"))
 
   return { exportSessions, importSessions }
 }

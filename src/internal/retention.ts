@@ -4,6 +4,7 @@
 import { Clock, Duration, Effect, Layer, Metric, Schedule } from "effect"
 import * as SessionMetrics from "../SessionMetrics.js"
 import { InvalidArgumentError, SessionStore } from "../SessionStore.js"
+import { MAX_OWNER_LENGTH, textProblem } from "./catalogValidation.js"
 
 /**
  * @since 0.2.0
@@ -56,6 +57,10 @@ export const layerRetention = (
     Effect.gen(function*() {
       const idleFor = yield* positive("idleFor", options.idleFor)
       const every = yield* positive("every", options.every)
+      if (options.owner !== undefined) {
+        const problem = textProblem(options.owner, MAX_OWNER_LENGTH)
+        if (problem !== undefined) return yield* new InvalidArgumentError({ argument: "owner", message: `owner ${problem}` })
+      }
       const store = yield* SessionStore
       yield* pruneOnce(store, idleFor, options.owner).pipe(
         Effect.repeat(Schedule.spaced(every)),

@@ -54,6 +54,8 @@ for (const db of all) {
         for (const migration of Object.values(SqlSessionStore.migrations(tables))) yield* migration
         yield* SqlSessionStore.make({ ...tables, createTables: true })
 
+        // The store built before the upgrade sees it without a restart.
+        expect(Option.getOrThrow(yield* old.getSession(id)).itemCount).toBe(2)
         const store = yield* SqlSessionStore.make(tables)
         expect(Option.getOrThrow(yield* store.getSession(id))).toMatchObject({
           owner: null,
