@@ -41,7 +41,23 @@ const report = (error: unknown): Effect.Effect<number> => {
   return Console.error(`agent-sessions: ${message}${label}`).pipe(Effect.as(code))
 }
 
+// The parser renders help and its errors with ANSI styles: keep them for terminals only.
+const ANSI_STYLE = /\u001b\[[0-9;]*m/g
+const plain = (args: ReadonlyArray<unknown>) =>
+  args.map((arg) => (typeof arg === "string" ? arg.replace(ANSI_STYLE, "") : arg))
+const withPlainText = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.consoleWith((console) => {
+    const styled = (stream: NodeJS.WriteStream) => stream.isTTY === true && process.env.NO_COLOR === undefined
+    if (styled(process.stdout) && styled(process.stderr)) return effect
+    return Effect.withConsole(effect, {
+      ...console,
+      log: (...args) => console.log(...(styled(process.stdout) ? args : plain(args))),
+      error: (...args) => console.error(...(styled(process.stderr) ? args : plain(args)))
+    })
+  })
+
 const program = Effect.suspend(() => cli(process.argv)).pipe(
+  withPlainText,
   Effect.as(ExitCode.ok as number),
   Effect.catchAll(report),
   Effect.catchAllDefect((defect) =>

@@ -30,7 +30,7 @@ const runIn = (file: string, args: ReadonlyArray<string>, env: Record<string, st
   new Promise((resolve) => {
     execFile(file, args, {
       cwd: projectDir,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NO_COLOR: "1", ...env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
       maxBuffer: 64 * 1024 * 1024
     }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1

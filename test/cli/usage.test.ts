@@ -15,12 +15,15 @@ describe("agent-sessions usage", { timeout: 300_000 }, () => {
   it("--help works on the program and on every command", async () => {
     const root = await runCli(["--help"])
     expect(root.code).toBe(0)
+    expect(root.stdout).not.toContain("\u001b[")
     for (const command of COMMANDS) expect(root.stdout).toContain(`- ${command} `)
     const helps = await Promise.all(COMMANDS.map((command) => runCli([command, "--help"])))
     helps.forEach((help, index) => {
       expect(help.code, COMMANDS[index]).toBe(0)
       expect(help.stdout).toContain(`$ ${COMMANDS[index]} `)
       expect(help.stdout).toContain("--url URL")
+      // Piped output is plain text: no terminal styles.
+      expect(help.stdout).not.toContain("\u001b[")
     })
   })
 
