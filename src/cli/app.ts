@@ -13,7 +13,7 @@ import { importCommand } from "./import.js"
 import { list } from "./list.js"
 import { migrate } from "./migrate.js"
 import { prune } from "./prune.js"
-import { ExitCode, isUsageFailure, NotFoundError } from "./shared.js"
+import { ExitCode, isUsageFailure, NotFoundError, OutputClosed } from "./shared.js"
 import { show } from "./show.js"
 import { stats } from "./stats.js"
 
@@ -30,6 +30,7 @@ const cli = Command.run(root, { name: "agent-sessions", version: VERSION })
 const report = (error: unknown): Effect.Effect<number> => {
   // The parser has already printed its message and the usage.
   if (ValidationError.isValidationError(error)) return Effect.succeed(ExitCode.usage)
+  if (error instanceof OutputClosed) return Effect.succeed(ExitCode.ok)
   const message = (error as { message?: string })?.message ?? String(error)
   const tag = (error as { _tag?: string })?._tag
   const code = isUsageFailure(error)

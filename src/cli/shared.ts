@@ -131,13 +131,19 @@ export const withStore = (database: Database) =>
 // Output.
 // ---------------------------------------------------------------------------------------------
 
+/** The reader of stdout went away (`agent-sessions export | head`): stop quietly. */
+export class OutputClosed extends Data.TaggedError("OutputClosed")<{}> {}
+
+// Without a listener, a closed pipe is an unhandled 'error' event that kills the process.
+process.stdout.on("error", () => undefined)
+
 /** Writes to stdout and waits until it is flushed (a pipe applies back-pressure). */
-export const writeStdout = (text: string): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    process.stdout.write(text, () => resume(Effect.void))
+export const writeStdout = (text: string): Effect.Effect<void, OutputClosed> =>
+  Effect.async<void, OutputClosed>((resume) => {
+    process.stdout.write(text, (error) => resume(error ? Effect.fail(new OutputClosed()) : Effect.void))
   })
 
-export const printJson = (value: unknown): Effect.Effect<void> => writeStdout(`${JSON.stringify(value, null, 2)}\n`)
+export const printJson = (value: unknown): Effect.Effect<void, OutputClosed> => writeStdout(`${JSON.stringify(value, null, 2)}\n`)
 
 /** Rows as an aligned table under a header; numbers are right-aligned. */
 export const formatTable = (
