@@ -209,6 +209,10 @@ const main = async (): Promise<void> => {
     printHistory(after, before.length)
     console.log("\nRun `npm start` again to continue the conversation; delete sessions.db to start over.")
     console.log("Set DATABASE_URL=postgres://... or mysql://... to keep it in PostgreSQL or MySQL/MariaDB instead.")
+    // The CLI reads DATABASE_URL itself, so the command never needs to repeat (or print) it.
+    const cliUrl = process.env.DATABASE_URL ? "" : ` --url ${url}`
+    console.log(`\nThe stored session, with the agent-sessions CLI (run it from this folder):`)
+    console.log(`  npm run sessions -- show ${SESSION_ID}${cliUrl}`)
   } finally {
     await session.close()
   }

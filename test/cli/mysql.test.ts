@@ -1,0 +1,4 @@
+import { mysql } from "../support/databases.js"
+import { cliSuite } from "./suite.js"
+
+cliSuite(mysql)

@@ -1,0 +1,4 @@
+import { postgres } from "../support/databases.js"
+import { cliSuite } from "./suite.js"
+
+cliSuite(postgres)
