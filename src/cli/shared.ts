@@ -79,7 +79,7 @@ export const sqlLayer = (
 ): Layer.Layer<SqlClient.SqlClient, UsageError | SessionStoreError> => {
   const parsed = parseDatabaseUrl(Redacted.value(url))
   if (Either.isLeft(parsed)) {
-    return Layer.fail(new UsageError({ message: `invalid database URL: ${parsed.left.message}` }))
+    return Layer.fail(new UsageError({ message: parsed.left.message }))
   }
   const database = parsed.right
   // SQLite would silently create a mistyped file; only `migrate` may create one.

@@ -140,6 +140,7 @@ describe.skipIf(registryProblem !== undefined)("the packed package", () => {
     const sqliteCommand = installCommands.find((args) => args.includes("@effect/sql-sqlite-node@^0.53"))!
     expect(sqliteCommand).toEqual(["effect-agent-sessions", "effect@^3.22", "@effect/sql@^0.52", "@effect/sql-sqlite-node@^0.53"])
     const agentsCommand = installCommands.find((args) => args.includes("@openai/agents@^0.20"))
+    const cliCommand = installCommands.find((args) => args.includes("@effect/cli@^0.77"))
     expect(agentsCommand).toBeDefined()
 
     const app = project("app")
@@ -175,7 +176,7 @@ describe.skipIf(registryProblem !== undefined)("the packed package", () => {
 
     // The other commands resolve (a dry run: the tree, no download), the SDK's on top of SQLite's.
     const dialectOutputs = await Promise.all(
-      installCommands.filter((args) => args !== agentsCommand && args !== sqliteCommand).map((args, index) =>
+      installCommands.filter((args) => args !== agentsCommand && args !== sqliteCommand && args !== cliCommand).map((args, index) =>
         npmIn(project(`dry-${index}`), ["install", "--dry-run", ...withTarball(args, tarball)])
       )
     )
@@ -183,7 +184,10 @@ describe.skipIf(registryProblem !== undefined)("the packed package", () => {
     for (const output of dialectOutputs) expect(output).toMatch(/^add effect 3\./m)
     const agentsOutput = await npmIn(app, ["install", "--dry-run", ...withTarball(agentsCommand!, tarball)])
     expect(agentsOutput).toMatch(/^add @openai\/agents 0\.20\./m)
-    for (const output of [...dialectOutputs, agentsOutput]) {
+    // The CLI's optional peers, on top of SQLite's: Effect 3's @effect/cli, never the 4.x line.
+    const cliOutput = await npmIn(app, ["install", "--dry-run", ...withTarball(cliCommand!, tarball)])
+    expect(cliOutput).toMatch(/^add @effect\/cli 0\.77\./m)
+    for (const output of [...dialectOutputs, agentsOutput, cliOutput]) {
       expect(output).not.toMatch(/ERESOLVE|Conflicting peer/)
       expect(output).not.toMatch(/^add (effect|@effect\/[a-z-]+) 4\./m)
     }
