@@ -4,7 +4,8 @@
  *
  * The design, in brief:
  *
- * - A store has `slots` statement slots, as many as its pool has connections (one on SQLite).
+ * - A store has `slots` statement slots: `batchConcurrency` (default 2, never more than the pool's
+ *   connections; one on SQLite). Few slots make big batches, and measured best (docs/batching.md).
  *   A call that finds a slot free takes it and runs at once, alone, with the single-request
  *   statement: no timer, no added wait.
  * - A call that finds no slot free joins one FIFO queue shared by every kind of request. It waits
