@@ -7,6 +7,7 @@ import {
   evaluateLinkDelayTargets,
   linkDelayLines
 } from "./report-batching.js"
+import { catalogueSection } from "./report-catalogue.js"
 import { DIALECT_TITLE, fmtMs, fmtOps, fmtRatio, lookup, type TargetCheck, targetRows } from "./report-format.js"
 import type { Results, TargetRecord } from "./run.js"
 import { type Dialect, OP_LABELS, OP_NAMES } from "./types.js"
@@ -310,6 +311,7 @@ export const renderMarkdown = (r: Results, charts: ReadonlyArray<string>): strin
   }
   const linkChecks = evaluateLinkDelayTargets(r)
   if (linkChecks.length > 0) out.push("## Link-delay targets", "", ...targetRows(linkChecks), "")
+  out.push(...catalogueSection(r))
   for (const dialect of ["pg", "mysql", "sqlite", "memory"] as const) {
     const sections: Array<string> = []
     for (const c of r.meta.settings.concurrencies) {
