@@ -28,6 +28,8 @@ export interface CatalogueListPoint {
 }
 
 export interface CataloguePruneRound {
+  /** How long the appends ran without pruning: the previous round's prune time (the first: the mode's guess). */
+  readonly baselineMs: number
   readonly baseline: Stats
   readonly during: Stats
   readonly pruneMs: number
@@ -210,6 +212,15 @@ const appendLoad = (store: CatalogueStore, live: ReadonlyArray<string>, appender
   }
 }
 
+/**
+ * Every round starts from a vacuumed, analysed table: the previous prune's dead rows would
+ * otherwise bring autovacuum in at a random moment of some later window.
+ */
+const vacuum = async (pool: PgPoolLike, t: Tables) => {
+  await pool.query(`VACUUM ANALYZE ${t.sessions}`)
+  await pool.query(`VACUUM ANALYZE ${t.messages}`)
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const statsOf = (latencies: ReadonlyArray<number>, elapsedMs: number) => summarize(latencies, elapsedMs)
 
@@ -230,8 +241,7 @@ export const runCatalogue = async (db: Databases, mode: Mode, runId: string, log
     const live = sessionRows(settings.sessions - settings.idle, "live-", 0, LIVE_DAYS, pick, next)
     await insertSessions(pool, t, live, itemsEach)
     await insertSessions(pool, t, sessionRows(settings.idle, "idle-0-", 90, 120, pick, next), itemsEach)
-    await pool.query(`ANALYZE ${t.sessions}`)
-    await pool.query(`ANALYZE ${t.messages}`)
+    await vacuum(pool, t)
     const seedSeconds = (Date.now() - seedStart) / 1000
     const counts = (await pool.query(`SELECT (SELECT count(*) FROM ${t.sessions}) AS s, (SELECT count(*) FROM ${t.messages}) AS m`)).rows[0]!
     const largest = (await pool.query(`SELECT owner, count(*) AS n FROM ${t.sessions} GROUP BY owner ORDER BY n DESC LIMIT 1`)).rows[0]!
@@ -268,10 +278,12 @@ export const runCatalogue = async (db: Databases, mode: Mode, runId: string, log
     for (let round = 0; round < settings.rounds; round++) {
       if (round > 0) {
         await insertSessions(pool, t, sessionRows(settings.idle, `idle-${round}-`, 90, 120, pick, next), itemsEach)
-        await pool.query(`ANALYZE ${t.sessions}`)
+        await vacuum(pool, t)
       }
+      // Windows of the same length on both sides, so neither p99 rests on more samples than the other.
+      const baselineMs = round === 0 ? settings.baselineMs : Math.max(100, rounds[round - 1]!.pruneMs)
       const baselineLoad = appendLoad(store, liveIds, settings.appenders, next)
-      await sleep(settings.baselineMs)
+      await sleep(baselineMs)
       const baseline = (await baselineLoad.stop()).map(([, ms]) => ms)
       // The prune runs on the store's own pool, as retention would inside the application.
       const duringLoad = appendLoad(store, liveIds, settings.appenders, next)
@@ -279,14 +291,15 @@ export const runCatalogue = async (db: Databases, mode: Mode, runId: string, log
       const pruneStart = nowMs()
       const deleted = await store.pruneIdle(idleBefore())
       const pruneEnd = nowMs()
-      const during = (await duringLoad.stop()).filter(([start]) => start >= pruneStart && start < pruneEnd).map(([, ms]) => ms)
+      // Every append in flight at some moment of the prune counts for it.
+      const during = (await duringLoad.stop()).filter(([start, ms]) => start < pruneEnd && start + ms > pruneStart).map(([, ms]) => ms)
       const pruneMs = pruneEnd - pruneStart
       if (deleted !== settings.idle) throw new Error(`the prune deleted ${deleted} sessions, not the ${settings.idle} idle ones`)
-      const entry = { baseline: statsOf(baseline, settings.baselineMs), during: statsOf(during, pruneMs), pruneMs, deleted }
+      const entry = { baselineMs, baseline: statsOf(baseline, baselineMs), during: statsOf(during, pruneMs), pruneMs, deleted }
       rounds.push(entry)
       pooledBaseline.push(...baseline)
       pooledDuring.push(...during)
-      elapsedBaseline += settings.baselineMs
+      elapsedBaseline += baselineMs
       elapsedDuring += pruneMs
       log(`  prune round ${round + 1}: deleted ${deleted} in ${pruneMs.toFixed(0)} ms; append p99 ${entry.baseline.p99Ms.toFixed(2)} ms baseline, ${
         entry.during.p99Ms.toFixed(2)
