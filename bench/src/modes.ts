@@ -119,6 +119,6 @@ export const MODES: Record<Mode["name"], Mode> = {
     scaling: { sizes: [100, 1_000, 10_000, 100_000], totalRows: 1_000_000, opsPerPoint: 1_000 },
     growth: { sessions: [1, 16, 256, 4_096], concurrency: 16, timeBudgetMs: 2_000 },
     batching: { rounds: 4, roundBudgetMs: 500, maxOpsPerRound: 200_000, appendSessions: 256, readSessions: 64 },
-    catalogue: { sessions: 100_000, items: 1_000_000, owners: 1_000, idle: 10_000, deepPage: 1_000, warmup: 50, samples: 500, appenders: 16, baselineMs: 2_000, rounds: 4 }
+    catalogue: { sessions: 100_000, items: 1_000_000, owners: 1_000, idle: 10_000, deepPage: 1_000, warmup: 50, samples: 500, appenders: 16, baselineMs: 2_000, rounds: 8 }
   }
 }
