@@ -31,14 +31,17 @@ export interface ServerInfo {
   readonly unavailable?: string | undefined
 }
 
-/** Creates the bench database on PostgreSQL (falls back to the given database when it may not). */
-export const preparePg = async (baseUrl: string): Promise<ServerInfo> => {
+/**
+ * Creates the bench database on PostgreSQL (falls back to the given database when it may not);
+ * with `ownDatabase: false`, stays in the given database (the tables' own names keep the run apart).
+ */
+export const preparePg = async (baseUrl: string, ownDatabase = true): Promise<ServerInfo> => {
   const { Pool } = loadPg()
   const admin = new Pool({ connectionString: baseUrl, max: 1 })
   try {
     const version = String((await admin.query("SHOW server_version")).rows[0]?.["server_version"])
     let url = baseUrl
-    try {
+    if (ownDatabase) try {
       await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`)
       await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`)
       url = withDatabase(baseUrl, BENCH_DATABASE)
@@ -53,13 +56,13 @@ export const preparePg = async (baseUrl: string): Promise<ServerInfo> => {
   }
 }
 
-export const prepareMysql = async (baseUrl: string): Promise<ServerInfo> => {
+export const prepareMysql = async (baseUrl: string, ownDatabase = true): Promise<ServerInfo> => {
   const admin = loadMysql().createPool({ uri: baseUrl, connectionLimit: 1 })
   try {
     const [rows] = await admin.query("SELECT VERSION() AS v")
     const raw = String((rows as Array<{ v: string }>)[0]?.v)
     let url = baseUrl
-    try {
+    if (ownDatabase) try {
       await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE}`)
       await admin.query(`CREATE DATABASE ${BENCH_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
       url = withDatabase(baseUrl, BENCH_DATABASE)

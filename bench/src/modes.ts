@@ -38,6 +38,23 @@ export interface Mode {
     readonly appendSessions: number
     readonly readSessions: number
   }
+  /**
+   * The catalogue phase (catalogue.ts, PostgreSQL): `sessions` sessions with `items` items over
+   * `owners` owners, listing samples at page 1 and `deepPage`, and `rounds` of appends by
+   * `appenders` workers for `baselineMs` without pruning, then while `idle` idle sessions are pruned.
+   */
+  readonly catalogue: {
+    readonly sessions: number
+    readonly items: number
+    readonly owners: number
+    readonly idle: number
+    readonly deepPage: number
+    readonly warmup: number
+    readonly samples: number
+    readonly appenders: number
+    readonly baselineMs: number
+    readonly rounds: number
+  }
 }
 
 export const MODES: Record<Mode["name"], Mode> = {
@@ -59,7 +76,8 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000], totalRows: 3_000, opsPerPoint: 10 },
     growth: { sessions: [1, 16], concurrency: 16, timeBudgetMs: 40 },
-    batching: { rounds: 1, roundBudgetMs: 20, maxOpsPerRound: 80, appendSessions: 64, readSessions: 2 }
+    batching: { rounds: 1, roundBudgetMs: 20, maxOpsPerRound: 80, appendSessions: 64, readSessions: 2 },
+    catalogue: { sessions: 2_000, items: 20_000, owners: 50, idle: 200, deepPage: 20, warmup: 2, samples: 10, appenders: 4, baselineMs: 150, rounds: 1 }
   },
   quick: {
     name: "quick",
@@ -79,7 +97,8 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000, 10_000], totalRows: 100_000, opsPerPoint: 200 },
     growth: { sessions: [1, 16, 256], concurrency: 16, timeBudgetMs: 150 },
-    batching: { rounds: 2, roundBudgetMs: 150, maxOpsPerRound: 20_000, appendSessions: 256, readSessions: 16 }
+    batching: { rounds: 2, roundBudgetMs: 150, maxOpsPerRound: 20_000, appendSessions: 256, readSessions: 16 },
+    catalogue: { sessions: 20_000, items: 200_000, owners: 200, idle: 2_000, deepPage: 200, warmup: 20, samples: 100, appenders: 16, baselineMs: 1_000, rounds: 3 }
   },
   full: {
     name: "full",
@@ -99,6 +118,7 @@ export const MODES: Record<Mode["name"], Mode> = {
     clearSeedItems: 4,
     scaling: { sizes: [100, 1_000, 10_000, 100_000], totalRows: 1_000_000, opsPerPoint: 1_000 },
     growth: { sessions: [1, 16, 256, 4_096], concurrency: 16, timeBudgetMs: 2_000 },
-    batching: { rounds: 4, roundBudgetMs: 500, maxOpsPerRound: 200_000, appendSessions: 256, readSessions: 64 }
+    batching: { rounds: 4, roundBudgetMs: 500, maxOpsPerRound: 200_000, appendSessions: 256, readSessions: 64 },
+    catalogue: { sessions: 100_000, items: 1_000_000, owners: 1_000, idle: 10_000, deepPage: 1_000, warmup: 50, samples: 500, appenders: 16, baselineMs: 2_000, rounds: 8 }
   }
 }

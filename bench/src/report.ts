@@ -7,6 +7,7 @@ import {
   evaluateLinkDelayTargets,
   linkDelayLines
 } from "./report-batching.js"
+import { catalogueSection } from "./report-catalogue.js"
 import { DIALECT_TITLE, fmtMs, fmtOps, fmtRatio, lookup, type TargetCheck, targetRows } from "./report-format.js"
 import type { Results, TargetRecord } from "./run.js"
 import { type Dialect, OP_LABELS, OP_NAMES } from "./types.js"
@@ -310,6 +311,7 @@ export const renderMarkdown = (r: Results, charts: ReadonlyArray<string>): strin
   }
   const linkChecks = evaluateLinkDelayTargets(r)
   if (linkChecks.length > 0) out.push("## Link-delay targets", "", ...targetRows(linkChecks), "")
+  out.push(...catalogueSection(r))
   for (const dialect of ["pg", "mysql", "sqlite", "memory"] as const) {
     const sections: Array<string> = []
     for (const c of r.meta.settings.concurrencies) {
@@ -440,7 +442,9 @@ export const renderReadmeSection = (r: Results): string => {
     "`agent_sessions_bench` on each server and keeps SQLite files under `bench/.tmp`. Options: `--dialects=pg,sqlite`,",
     "`--only=floor,ours`, `--no-peers`, `--no-scaling`, `--no-batching`, `--link-delay=1ms` (every PostgreSQL and MySQL",
     "connection through a proxy adding 1 ms each way; results in bench/link-delay/), `--report-only` (re-render results.md",
-    "and the charts from results.json).",
+    "and the charts from results.json), `--no-catalogue`, `--only=catalogue` (the catalogue phase alone: listing and pruning",
+    "over 10⁵ sessions on PostgreSQL, see [catalogue-benchmark.md](catalogue-benchmark.md)), `--same-database` (stay in the",
+    "given databases instead of creating `agent_sessions_bench`; the run's tables have names of their own).",
     "",
     "- **Quick** (`--quick`): 150 ms of measurement per cell after a short warm-up, the peers on PostgreSQL only, getItems(20)",
     "  on sessions of 10², 10³ and 10⁴ items in a table of 10⁵ rows, append over 1, 16 and 256 sessions. Good for comparing;",

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick | --full | --smoke] [--only=a,b] [--dialects=pg,sqlite] [--no-peers] [--out=dir]
- *   [--no-batching] [--link-delay=1ms]`
+ *   [--no-batching] [--no-catalogue] [--same-database] [--link-delay=1ms]`
  *
  * Measures our store against the raw-driver floor, the batched floor, the Python SDK's
  * statement pattern and the peers, on local PostgreSQL, MariaDB/MySQL and SQLite, and
@@ -30,6 +30,7 @@ import {
 import { type Mode, MODES } from "./modes.js"
 import { withHangGuard } from "./measure.js"
 import { type BatchingPoint, batchingTargets, runBatching } from "./batching.js"
+import { type CatalogueResult, runCatalogue } from "./catalogue.js"
 import { measureRoundTrip, parseDelay, type RoundTrip, startProxyProcess, throughProxy, upstreamOf } from "./link-delay.js"
 import { type PairedPoint, runPaired } from "./paired.js"
 import { runGrowth, runScaling } from "./scaling.js"
@@ -73,6 +74,8 @@ export interface Results {
   /** The natural-batching set (batching.ts), and the stores it ran. */
   readonly batching?: ReadonlyArray<BatchingPoint> | undefined
   readonly batchingTargets?: ReadonlyArray<TargetRecord> | undefined
+  /** The catalogue phase on PostgreSQL (catalogue.ts): listing pages and pruning under load. */
+  readonly catalogue?: CatalogueResult | undefined
   /** Cells outside the operations table that failed (growth and scaling), with the reason. */
   readonly failures: ReadonlyArray<{ readonly target: string; readonly what: string; readonly reason: string }>
 }
@@ -88,6 +91,10 @@ export interface RunOptions {
   readonly growth?: boolean | undefined
   /** The natural-batching scenario set. Default: on. */
   readonly batching?: boolean | undefined
+  /** The catalogue phase (PostgreSQL; `--only=catalogue` runs it alone). Default: on. */
+  readonly catalogue?: boolean | undefined
+  /** Run in the given databases instead of creating and dropping `agent_sessions_bench` on each server. */
+  readonly sameDatabase?: boolean | undefined
   /** Milliseconds added each way to every PostgreSQL and MySQL connection (link-delay mode). */
   readonly linkDelayMs?: number | undefined
   /** Where results.md, results.json and charts/ go. Default: bench/. */
@@ -192,8 +199,8 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
   if (loadAtStart > 1.5) log("warning: the machine is busy; figures will be noisy (see the load average in results.md)")
   const sqliteDir = freshDir(join(outDir, ".tmp"))
   const servers: Record<"pg" | "mysql" | "sqlite", ServerInfo> = {
-    pg: dialects.includes("pg") ? await preparePg(pgBase) : { url: pgBase, unavailable: "not selected" },
-    mysql: dialects.includes("mysql") ? await prepareMysql(mysqlBase) : { url: mysqlBase, unavailable: "not selected" },
+    pg: dialects.includes("pg") ? await preparePg(pgBase, options.sameDatabase !== true) : { url: pgBase, unavailable: "not selected" },
+    mysql: dialects.includes("mysql") ? await prepareMysql(mysqlBase, options.sameDatabase !== true) : { url: mysqlBase, unavailable: "not selected" },
     sqlite: { url: sqliteDir, version: `SQLite (better-sqlite3 ${rootPackageVersion("better-sqlite3") ?? "?"}), WAL, file` }
   }
   for (const [name, info] of Object.entries(servers)) {
@@ -229,6 +236,7 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
   const paired: Array<PairedPoint> = []
   const batching: Array<BatchingPoint> = []
   const batchingRecords: Array<TargetRecord> = []
+  let catalogue: CatalogueResult | undefined
 
   const peers = options.peers === false ? { specs: [] as ReadonlyArray<TargetSpec>, failure: "peers not selected" } : await loadPeers(log)
   const specs = [...coreTargets, ...peers.specs].filter((spec) => dialects.includes(spec.dialect) && wanted(spec.id))
@@ -332,6 +340,15 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
         }
       }
     }
+    if (options.catalogue !== false && dialect === "pg" && serverDown === undefined && wanted("pg/catalogue")) {
+      log(`catalogue on pg: ${mode.catalogue.sessions.toLocaleString("en-US")} sessions, ${mode.catalogue.items.toLocaleString("en-US")} items, listing and pruning`)
+      try {
+        catalogue = await runCatalogue({ ...db, tablePrefix: "bench_cat_" }, mode, runId, log)
+      } catch (error) {
+        log(`  catalogue failed: ${errorText(error)}`)
+        failures.push({ target: "pg/catalogue", what: "catalogue", reason: errorText(error) })
+      }
+    }
   }
 
   stopProxy()
@@ -365,6 +382,7 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
     paired,
     batching,
     batchingTargets: batchingRecords,
+    ...(catalogue !== undefined ? { catalogue } : {}),
     failures
   }
 
@@ -372,7 +390,8 @@ export const runBenchmark = async (options: RunOptions): Promise<Results> => {
   writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`)
   const { renderMarkdown } = await import("./report.js")
   let charts: ReadonlyArray<string> = []
-  if (options.charts !== false) {
+  // A run of the catalogue phase alone has nothing to chart.
+  if (options.charts !== false && operations.length + batching.length + scaling.length > 0) {
     try {
       const path = "./charts.js"
       const module = (await import(path)) as { renderCharts: (r: Results, dir: string) => Promise<ReadonlyArray<string>> }
@@ -405,6 +424,8 @@ const parseArgs = (argv: ReadonlyArray<string>): RunOptions & { install: boolean
     scaling: !argv.includes("--no-scaling"),
     growth: !argv.includes("--no-growth"),
     batching: !argv.includes("--no-batching"),
+    catalogue: !argv.includes("--no-catalogue"),
+    sameDatabase: argv.includes("--same-database"),
     linkDelayMs: linkDelayArg(value("link-delay")),
     outDir: value("out"),
     readme: value("readme"),
