@@ -171,13 +171,14 @@ export const makeBatcher = (options: {
   const follow = (signal: Signal): Effect.Effect<unknown, unknown> =>
     signal._tag === "Lead" ? lead(signal.batch) : signal.exit
 
+  /** Queues a call; only its wait for a signal is interruptible (`restore`). */
   const enqueue = (
     kind: BatchKind<unknown, unknown, unknown>,
     request: unknown,
-    span: Tracer.Span | undefined
+    span: Tracer.Span | undefined,
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   ): Effect.Effect<unknown, unknown> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Deferred.make<Signal>(), (signal) => {
+    Effect.flatMap(Deferred.make<Signal>(), (signal) => {
         // A slot may have freed while the Deferred was made.
         if (free > 0) {
           free--
@@ -196,31 +197,32 @@ export const makeBatcher = (options: {
           return Effect.flatMap(Deferred.await(signal), follow)
         })
       })
-    )
 
   const run = <Request, A, E>(
     kind: BatchKind<Request, A, E>,
     request: Request,
     span: Tracer.Span | undefined
   ): Effect.Effect<A, E> =>
-    Effect.suspend(() => {
-      const anyKind = kind as unknown as BatchKind<unknown, unknown, unknown>
-      if (free > 0) {
-        // The pipe is free: at once, alone, with the single statement.
-        free--
-        span?.attribute(BATCH_SIZE_ATTRIBUTE, 1)
-        return Effect.uninterruptible(
-          Effect.ensuring(
+    // Uninterruptible from the moment a slot may be taken: the runtime can yield (and a fiber be
+    // interrupted) between any two steps, and a slot taken but never released hangs the store.
+    Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        const anyKind = kind as unknown as BatchKind<unknown, unknown, unknown>
+        if (free > 0) {
+          // The pipe is free: at once, alone, with the single statement.
+          free--
+          span?.attribute(BATCH_SIZE_ATTRIBUTE, 1)
+          return Effect.ensuring(
             Effect.zipRight(
               options.yieldFirst ? Effect.zipRight(Effect.yieldNow(), kind.sizes(Effect.succeed(1))) : kind.sizes(Effect.succeed(1)),
               kind.single(request)
             ),
             Effect.sync(release)
           )
-        )
-      }
-      return enqueue(anyKind, request, span) as Effect.Effect<A, E>
-    })
+        }
+        return enqueue(anyKind, request, span, restore) as Effect.Effect<A, E>
+      })
+    )
 
   return { run }
 }
