@@ -54,7 +54,11 @@ const corpus = (): ReadonlyArray<string> => [
   `postgres://u@127.0.0.1:1/db?password=${SECRET}`,
   `postgres://root:${SECRET}@${pgHost}/db?sslmode=require`,
   `mysql://root:${SECRET}@${mysqlHost}/db?ssl-mode=REQUIRED`,
-  `mysql://root:${SECRET}@${mysqlHost}/db`
+  `mysql://root:${SECRET}@${mysqlHost}/db`,
+  // TLS file paths are the caller's text too: an unreadable one must not be quoted.
+  `postgres://root:${SECRET}@${pgHost}/db?sslmode=verify-full&sslrootcert=/nonexistent/${SECRET}.pem`,
+  `postgres://root:${SECRET}@${pgHost}/db?sslmode=require&sslcert=/nonexistent/${SECRET}.crt&sslkey=/nonexistent/${SECRET}.key`,
+  `mysql://root:${SECRET}@${mysqlHost}/db?ssl-mode=VERIFY_CA&ssl_ca=/nonexistent/${SECRET}.pem`
 ]
 
 /** Every channel a user, a log shipper or an error tracker could read an error through. */

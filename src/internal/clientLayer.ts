@@ -151,12 +151,18 @@ const isTlsRefused = (error: unknown): boolean =>
 const readTlsFile = (database: DatabaseUrl, parameter: string, path: string) =>
   Effect.tryPromise({
     try: () => readFile(path, "utf8"),
-    catch: (cause) =>
-      new SessionStoreError({
+    catch: (cause) => {
+      // The path is the caller's URL text, which may hold anything: name the parameter and the
+      // error code, never the path (the OS error's message quotes it).
+      const code = (cause as { code?: unknown } | null)?.code
+      return new SessionStoreError({
         operation: "connect",
-        message: `could not read the ${parameter} file for ${describeDatabase(database)}: ${detailOf(cause)}`,
-        cause: scrubCause(cause, [])
+        message: `could not read the ${parameter} file for ${describeDatabase(database)}${
+          typeof code === "string" ? ` (${code})` : ""
+        }`,
+        cause: scrubCause(cause, [path])
       })
+    }
   })
 
 interface TlsFiles {
