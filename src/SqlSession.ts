@@ -88,7 +88,7 @@ export class SqlSessionPool {
 
   /**
    * A pool for a database URL. Nothing connects until the first call; an invalid URL, table
-   * name, `maxConnections`, `connectTimeout` or `maxItemBytes` throws `InvalidArgumentError` here.
+   * name, `maxConnections`, `connectTimeout`, `maxItemBytes` or batching option throws `InvalidArgumentError` here.
    */
   static fromUrl(options: SqlSessionOptions): SqlSessionPool {
     const { url, ...rest } = options

@@ -152,7 +152,11 @@ describe("options fromUrl refuses at once", () => {
     { connectTimeout: "soon" as never },
     { connectTimeout: Number.POSITIVE_INFINITY },
     { messagesTable: "bad-name" },
-    { maxItemBytes: 0 }
+    { maxItemBytes: 0 },
+    { maxBatchSize: 0 },
+    { maxBatchSize: 1.5 },
+    { batchConcurrency: -1 },
+    { batching: "no" as never }
   ]
   for (const url of ["sqlite::memory:", "postgres://u:pw@127.0.0.1:1/db", "mysql://u:pw@127.0.0.1:1/db"]) {
     it.each(bad)(`${url.split(":")[0]}: throws InvalidArgumentError from fromUrl for %j`, (options) => {
@@ -164,6 +168,15 @@ describe("options fromUrl refuses at once", () => {
   it.each(bad)("layerFromUrl fails to build with InvalidArgumentError for %j", async (options) => {
     const error = await Effect.runPromise(
       Effect.flip(Effect.scoped(Layer.build(SqlSessionStore.layerFromUrl("sqlite::memory:", options))))
+    )
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+  })
+
+  it.each(bad)("layerFromUrl refuses %j before connecting (an unreachable server is never tried)", async (options) => {
+    const error = await Effect.runPromise(
+      Effect.flip(
+        Effect.scoped(Layer.build(SqlSessionStore.layerFromUrl("postgres://u:pw@127.0.0.1:1/db", { connectTimeout: 1000, ...options })))
+      )
     )
     expect(error).toBeInstanceOf(InvalidArgumentError)
   })

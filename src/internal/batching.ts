@@ -53,8 +53,6 @@ export interface Batching {
   readonly deleteNewest: (sessionId: string, span: Tracer.Span) => Effect.Effect<Option.Option<string>, SqlError>
 }
 
-const invalid = (argument: string, message: string) => Effect.fail(new InvalidArgumentError({ argument, message }))
-
 /** The pool size of a `PgClient` or `MysqlClient` (both expose their config); one connection on SQLite. */
 const poolSizeOf = (client: SqlClient.SqlClient): number =>
   client.onDialectOrElse({
@@ -65,15 +63,12 @@ const poolSizeOf = (client: SqlClient.SqlClient): number =>
     }
   })
 
-export const makeBatching = (
-  client: SqlClient.SqlClient,
-  names: TableNames,
-  statements: Statements,
-  options: BatchingOptions
-): Effect.Effect<Batching, InvalidArgumentError> => {
+/** The error for invalid batching options, or `undefined`; synchronous, so `fromUrl` can throw it at once. */
+export const batchingOptionsError = (options: BatchingOptions): InvalidArgumentError | undefined => {
   const enabled = options.batching ?? true
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
   const concurrency = options.batchConcurrency
+  const invalid = (argument: string, message: string) => new InvalidArgumentError({ argument, message })
   if (typeof enabled !== "boolean") return invalid("batching", `batching must be a boolean, got ${String(enabled)}`)
   if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize <= 0) {
     return invalid("maxBatchSize", `maxBatchSize must be a positive integer, got ${String(maxBatchSize)}`)
@@ -81,6 +76,20 @@ export const makeBatching = (
   if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency <= 0)) {
     return invalid("batchConcurrency", `batchConcurrency must be a positive integer, got ${String(concurrency)}`)
   }
+  return undefined
+}
+
+export const makeBatching = (
+  client: SqlClient.SqlClient,
+  names: TableNames,
+  statements: Statements,
+  options: BatchingOptions
+): Effect.Effect<Batching, InvalidArgumentError> => {
+  const problem = batchingOptionsError(options)
+  if (problem !== undefined) return Effect.fail(problem)
+  const enabled = options.batching ?? true
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
+  const concurrency = options.batchConcurrency
   const unbatched: Batching = {
     appendMessages: (sessionId, messages) => Effect.uninterruptible(statements.appendMessages(sessionId, messages)),
     selectNewest: () => statements.selectNewest,

@@ -6,6 +6,7 @@
 import { Effect, Either, Redacted } from "effect"
 import { InvalidArgumentError } from "../SessionStore.js"
 import type { SqlSessionStoreOptions } from "../SqlSessionStore.js"
+import { batchingOptionsError } from "./batching.js"
 import { type ConnectionOptions, resolveConnectionOptions } from "./clientLayer.js"
 import { type DatabaseUrl, parseDatabaseUrl } from "./url.js"
 import { validateTableName } from "./validation.js"
@@ -35,6 +36,8 @@ export const prepareFromUrl = (
         message: `maxItemBytes must be a positive integer, got ${String(maxItemBytes)}`
       })
     }
+    const batching = batchingOptionsError(storeOptions)
+    if (batching !== undefined) return yield* batching
     return { database, connection, storeOptions }
   })
   return Effect.runSync(Effect.either(checks))
