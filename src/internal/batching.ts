@@ -110,7 +110,9 @@ export const makeBatching = (
     single: (request) => statements.appendMessages(request.sessionId, request.messages),
     combined: (requests) => Effect.as(combined.appendMany(requests), requests.map(() => undefined)),
     weight: (request) => request.messages.reduce((sum, text) => sum + text.length + ROW_WEIGHT, 0),
-    budget: APPEND_BUDGET,
+    // Never past what one statement may carry on this server (a small MariaDB max_allowed_packet):
+    // weights count UTF-16 units, at most 3 bytes of UTF-8 each.
+    budget: Math.min(APPEND_BUDGET, Math.floor(statements.limits.maxBytes / 3)),
     splittable: rejectedByDatabase,
     sizes: Metric.tagged(SessionMetrics.batchSize, "operation", "addItems")
   }
