@@ -24,13 +24,20 @@ export interface BatchStatements {
   readonly appendMany: (requests: ReadonlyArray<AppendRequest>) => Effect.Effect<void, SqlError>
   /** Combined newest-N reads, where they pay (PostgreSQL only: see docs/batching.md). */
   readonly newest: CombinedReads | undefined
+  /** Combined pops, where they are built (PostgreSQL only: see docs/batching.md). */
+  readonly pop: CombinedPops | undefined
+}
+
+export interface CombinedPops {
   /**
-   * Pops of distinct sessions in one statement (PostgreSQL only): per session, the popped row's
-   * data (or `null`) and whether the statement's snapshot still saw rows (see `deleteNewest`).
+   * Pops of distinct sessions in one statement: per session, the popped row's data (or `null`)
+   * and whether the statement's snapshot still saw rows (see `deleteNewest`).
    */
-  readonly deleteNewestMany:
-    | ((sessionIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PopResult>, SqlError>)
-    | undefined
+  readonly deleteNewestMany: (sessionIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PopResult>, SqlError>
+  /** The statement behind `deleteNewestMany`, for sessions already sorted, to explain. */
+  readonly popManyStatement: (
+    sortedSessionIds: ReadonlyArray<string>
+  ) => Statement.Statement<PopResult & { readonly session_id: string }>
 }
 
 export interface PopResult {
@@ -112,33 +119,43 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
   const selectNewestMany = (requests: ReadonlyArray<NewestRequest>) =>
     Effect.map(newestManyStatement(requests), (rows) => groupRows(requests.length, rows))
 
+  // PostgreSQL pops in one statement: the newest row of each session, locked in sorted session
+  // order (so concurrent combined pops cannot deadlock), deleted when its text starts like an
+  // object. `remaining` is read on the statement's snapshot, so a row taken by a concurrent pop is
+  // told apart from an empty session; a session whose newest row is not object text (a Python
+  // row) reads as "no row popped, rows remain" and pops again alone, through the single pop,
+  // which steps past such rows.
+  // Every per-session lookup is a LATERAL `LIMIT 1` over `session_id = request.session_id`,
+  // ordered as the (session_id, id) index, with no filter in the WHERE clause: the planner
+  // guesses the object-text test rare, and with it in the WHERE clause it read and sorted whole
+  // sessions, and made the correlated EXISTS a hashed subplan scanning the whole table on every
+  // pop (test/store/statements.test.ts checks the plan on a skewed table).
+  const popManyStatement = (sortedSessionIds: ReadonlyArray<string>) =>
+    sql<PopResult & { session_id: string }>`WITH request AS (
+          SELECT * FROM unnest(${sortedSessionIds}::text[]) WITH ORDINALITY AS request(session_id, position)),
+        target AS (
+          SELECT newest.id, newest.object_like, request.position FROM request CROSS JOIN LATERAL (
+            SELECT id, ${objectText} AS object_like FROM ${messages}
+            WHERE session_id = request.session_id
+            ORDER BY session_id DESC, id DESC LIMIT 1 FOR UPDATE) AS newest),
+        removed AS (
+          DELETE FROM ${messages} WHERE id IN (SELECT id FROM target WHERE object_like) RETURNING id, message_data)
+      SELECT request.session_id, removed.message_data, still.one IS NOT NULL AS remaining
+      FROM request LEFT JOIN target ON target.position = request.position
+      LEFT JOIN removed ON removed.id = target.id
+      LEFT JOIN LATERAL (
+        SELECT 1 AS one FROM ${messages} WHERE session_id = request.session_id
+        ORDER BY session_id DESC, id DESC LIMIT 1) AS still ON true`
+  const deleteNewestMany = (sessionIds: ReadonlyArray<string>) =>
+    Effect.map(popManyStatement([...sessionIds].sort()), (rows) => {
+      const bySession = new Map(rows.map((row) => [row.session_id, row]))
+      return sessionIds.map((id) => bySession.get(id) ?? { message_data: null, remaining: false })
+    })
+
   return sql.onDialectOrElse({
     pg: () => ({
       newest: { newestManyStatement, selectNewestMany },
-      // One statement, as the single pop: the newest row of each session, locked in sorted session
-      // order (so concurrent combined pops cannot deadlock), deleted. `remaining` is read on the
-      // statement's snapshot, as in `deleteNewest`, so a row taken by a concurrent pop is told
-      // apart from an empty session.
-      deleteNewestMany: (sessionIds) => {
-        const sorted = [...sessionIds].sort()
-        return sql<PopResult & { session_id: string }>`WITH request AS (
-              SELECT * FROM unnest(${sorted}::text[]) WITH ORDINALITY AS request(session_id, position)),
-            target AS (
-              SELECT newest.id, request.position FROM request CROSS JOIN LATERAL (
-                SELECT id FROM ${messages}
-                WHERE session_id >= request.session_id AND session_id <= request.session_id AND ${objectText}
-                ORDER BY session_id DESC, id DESC LIMIT 1 FOR UPDATE) AS newest),
-            removed AS (DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING id, message_data)
-          SELECT request.session_id, removed.message_data,
-            EXISTS (SELECT 1 FROM ${messages} WHERE session_id = request.session_id AND ${objectText}) AS remaining
-          FROM request LEFT JOIN target ON target.position = request.position
-          LEFT JOIN removed ON removed.id = target.id`.pipe(
-          Effect.map((rows) => {
-            const bySession = new Map(rows.map((row) => [row.session_id, row]))
-            return sessionIds.map((id) => bySession.get(id) ?? { message_data: null, remaining: false })
-          })
-        )
-      },
+      pop: { popManyStatement, deleteNewestMany },
       // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
       // inserted in (request, item) order; the sort consumes the whole join, locks included, before
       // `clock_timestamp()` is read for the first row, so created_at order stays id order.
@@ -161,7 +178,7 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
     }),
     orElse: () => ({
       newest: undefined,
-      deleteNewestMany: undefined,
+      pop: undefined,
       // One short transaction: sessions touched (and so locked) in sorted order, then one
       // multi-row insert in (request, item) order.
       appendMany: (requests) =>

@@ -126,10 +126,11 @@ export const makeBatching = (
     sizes: Metric.tagged(SessionMetrics.batchSize, "operation", "getItems")
   }
 
-  const deleteNewestMany = combined.deleteNewestMany
+  const deleteNewestMany = combined.pop?.deleteNewestMany
   const pop: BatchKind<string, Option.Option<string>, SqlError> | undefined = deleteNewestMany && {
     single: statements.deleteNewest,
-    // A row taken by a concurrent pop between snapshot and lock: that session pops again, alone.
+    // A row taken by a concurrent pop between snapshot and lock, or a newest row that is not object
+    // text: that session pops again, alone, with the single pop.
     combined: (sessionIds) =>
       Effect.flatMap(deleteNewestMany(sessionIds), (results) =>
         Effect.forEach(results, (result, index) =>

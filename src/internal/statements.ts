@@ -5,7 +5,7 @@
  * caller. Every identifier goes through `sql(identifier)` after validation, and every caller
  * value is a bound parameter.
  */
-import type { SqlClient } from "@effect/sql"
+import type { SqlClient, Statement } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
 import { chunkIds, chunkLimits, type ChunkLimits, planChunks } from "./chunking.js"
@@ -43,6 +43,8 @@ export interface Statements {
    * so the default codec could not return them, and the Python SDK may read them (`42`, `[1]`).
    */
   readonly deleteNewest: (sessionId: string) => Effect.Effect<Option.Option<string>, SqlError>
+  /** PostgreSQL: the statement `deleteNewest` sends first, for the plan test. */
+  readonly popStatement?: ((sessionId: string) => Statement.Statement<unknown>) | undefined
   /** Deletes the session's rows, its operation ids and its session row; returns the rows deleted. */
   readonly clearSession: (sessionId: string, withOperations: boolean) => Effect.Effect<number, SqlError>
 
@@ -173,6 +175,27 @@ export const makeStatements = (
       forUpdate ? rowLock : noLock
     }`
 
+  // PostgreSQL pops. The common case is the raw driver's one statement: the newest row, whatever
+  // its text, is one backward step of the (session_id, id) index, deleted when its text starts
+  // like an object. The object-text test stays out of the subquery: the planner guesses it rare,
+  // and with it there it read and sorted the whole session on every pop.
+  const pgPopNewest = (sessionId: string) =>
+    sql<{ message_data: string }>`DELETE FROM ${messages} WHERE id = (
+        SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)} ${newestFirst} LIMIT 1 FOR UPDATE)
+      AND ${objectText} RETURNING message_data`
+  // When that deleted nothing (an empty session, a newest row that is not object text, or a row a
+  // concurrent pop took first): the newest object row, past any others, and on the statement's
+  // snapshot whether rows remain, so a row taken by a concurrent pop is told apart from an empty
+  // session. This reads the whole session when the planner so chooses; it is the rare path.
+  const pgPopObject = (sessionId: string) =>
+    sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
+        SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)} AND ${objectText}
+        ${newestFirst} LIMIT 1 FOR UPDATE),
+      removed AS (
+        DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING message_data)
+      SELECT (SELECT message_data FROM removed) AS message_data,
+        EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId} AND ${objectText}) AS remaining`
+
   // PostgreSQL: one text[] parameter whatever the row count, and `clock_timestamp()` read after
   // the session lock, so readers that order by (created_at, id), like the Python SDK, agree with
   // us; the default CURRENT_TIMESTAMP is the transaction's start, which can be before an earlier
@@ -264,24 +287,23 @@ export const makeStatements = (
             FROM touched, unnest(${data}::text[]) WITH ORDINALITY AS batch(message_data, position)
             ORDER BY batch.position`.pipe(Effect.asVoid)
       },
-      // One statement. `FOR UPDATE` waits for a concurrent pop; if that pop took our row, the
-      // result is empty while the (older) snapshot still sees rows, and the statement runs again.
+      // One statement in the common case. Otherwise the filtered pop: `FOR UPDATE` waits for a
+      // concurrent pop; if that pop took our row, the result is empty while the (older) snapshot
+      // still sees rows, and the statement runs again.
       deleteNewest: (sessionId: string): Effect.Effect<Option.Option<string>, SqlError> => {
-        const attempt: Effect.Effect<Option.Option<string>, SqlError> = Effect.flatMap(
-          sql<{ message_data: string | null; remaining: boolean }>`WITH target AS (
-              SELECT id FROM ${messages} WHERE ${newestOfSession(sessionId)} AND ${objectText}
-              ${newestFirst} LIMIT 1 FOR UPDATE),
-            removed AS (
-              DELETE FROM ${messages} WHERE id IN (SELECT id FROM target) RETURNING message_data)
-            SELECT (SELECT message_data FROM removed) AS message_data,
-              EXISTS (SELECT 1 FROM ${messages} WHERE session_id = ${sessionId} AND ${objectText}) AS remaining`,
+        const popObject: Effect.Effect<Option.Option<string>, SqlError> = Effect.flatMap(
+          pgPopObject(sessionId),
           ([row]) =>
             row !== undefined && row.message_data === null && row.remaining
-              ? attempt
+              ? popObject
               : Effect.succeed(Option.fromNullable(row?.message_data))
         )
-        return attempt
+        return Effect.flatMap(
+          pgPopNewest(sessionId),
+          ([row]) => row === undefined ? popObject : Effect.succeedSome(row.message_data)
+        )
       },
+      popStatement: pgPopNewest,
       clearSession: (sessionId: string, withOperations: boolean) =>
         (withOperations
           ? sql<{ removed: number | string }>`WITH removed_messages AS (

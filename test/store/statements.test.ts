@@ -115,6 +115,34 @@ for (const db of all) {
           expect(combinedPlan).toContain(`${names.messages}_session_id_idx`)
           expect(combinedPlan).not.toMatch(/pkey|filesort|Sort Key|Rows Removed/i)
         }
+
+        // The combined pop of natural batching (PostgreSQL only): per session, LIMIT 1 backward
+        // reads of the (session_id, id) index, never a scan of the session or of the table (a
+        // correlated EXISTS once became a hashed subplan over every row). The primary key only
+        // finds the rows to delete by id.
+        const pops = makeBatchStatements(sql, names).pop
+        expect(pops === undefined).toBe(db.dialect !== "pg")
+        if (pops !== undefined) {
+          const [popText, popParams] = pops.popManyStatement(["big", "other-1", "other-2"]).compile()
+          const popPlan = (yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${popText}`, popParams))
+            .map((row) => row["QUERY PLAN"]).join("\n")
+          expect(popPlan).toContain(`Index Scan Backward using ${names.messages}_session_id_idx`)
+          expect(popPlan).not.toMatch(/Seq Scan|Bitmap|SubPlan|Sort Key: [^\n]*DESC|Backward using \S*pkey/i)
+        }
+
+        // The single pop (PostgreSQL), of the largest session and of an ordinary one: one backward
+        // step of the (session_id, id) index each, never a read and sort of the whole session.
+        const popStatement = makeStatements(sql, names).popStatement
+        expect(popStatement === undefined).toBe(db.dialect !== "pg")
+        if (popStatement !== undefined) {
+          for (const sessionId of ["big", "other-1"]) {
+            const [singleText, singleParams] = popStatement(sessionId).compile()
+            const singlePlan = (yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${singleText}`, singleParams))
+              .map((row) => row["QUERY PLAN"]).join("\n")
+            expect(singlePlan).toContain(`Index Scan Backward using ${names.messages}_session_id_idx`)
+            expect(singlePlan).not.toMatch(/Seq Scan|Bitmap|Sort Key: [^\n]*DESC|Backward using \S*pkey/i)
+          }
+        }
         for (const table of [names.operations, names.messages, names.sessions]) yield* sql`DROP TABLE ${sql(table)}`
       }).pipe(Effect.provide(db.layer)))
   })
