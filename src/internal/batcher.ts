@@ -27,7 +27,7 @@
  * Everything that touches the queue and the free-slot count runs synchronously, so in
  * JavaScript's single thread it is atomic with respect to every other fiber.
  */
-import { Cause, Effect, Exit, type Metric, type Tracer } from "effect"
+import { Cause, Effect, Exit, FiberRef, type Metric, type Tracer } from "effect"
 
 /** One kind of request that can be combined: appends, or newest-N reads. */
 export interface BatchKind<Request, A, E> {
@@ -152,19 +152,27 @@ export const makeBatcher = (options: {
   }
 
   /**
+   * Records a statement's size in the histogram (with the caller's metric labels, as applying the
+   * metric would), then runs it: one step, as this runs for every statement.
+   */
+  const recorded = <A, E>(kind: BatchKind<unknown, unknown, unknown>, size: number, statement: () => Effect.Effect<A, E>) =>
+    Effect.withFiberRuntime<A, E>((fiber) => {
+      kind.sizes.unsafeUpdate(size, fiber.getFiberRef(FiberRef.currentMetricLabels))
+      return statement()
+    })
+
+  /**
    * Runs `entries` as one statement (the single one for one entry) and returns one exit per entry.
    * A rejected combined statement is bisected; any other failure is every entry's failure.
    */
   const execute = (entries: ReadonlyArray<Entry>): Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>> => {
     const kind = entries[0]!.kind
     annotate(entries, entries.length)
-    const recorded = Effect.zipRight(
-      kind.sizes(Effect.succeed(entries.length)),
+    const statement = recorded(kind, entries.length, () =>
       entries.length === 1
         ? Effect.map(kind.single(entries[0]!.request), (value) => [value])
-        : kind.combined(entries.map((entry) => entry.request))
-    )
-    return Effect.flatMap(Effect.exit(recorded), (exit) => {
+        : kind.combined(entries.map((entry) => entry.request)))
+    return Effect.flatMap(Effect.exit(statement), (exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(exit.value.map((value) => Exit.succeed(value)))
       const failure = Cause.failureOption(exit.cause)
       if (entries.length > 1 && failure._tag === "Some" && kind.splittable(failure.value)) {
@@ -180,9 +188,13 @@ export const makeBatcher = (options: {
     })
   }
 
+  /** Its statements' spans are children of the span of the call whose fiber runs them. */
+  const under = (span: Tracer.Span | undefined) => <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    span === undefined ? effect : Effect.withParentSpan(effect, span)
+
   /** Runs a batch in the slot this fiber holds, tells the others, hands the slot on; `own` is the first entry's exit. */
   const lead = (batch: ReadonlyArray<Entry>): Effect.Effect<unknown, unknown> =>
-    Effect.flatMap(execute(batch), (exits) => {
+    Effect.flatMap(under(batch[0]!.span)(execute(batch)), (exits) => {
       // The slot first: the next batch's statement is sent before the callers here resume.
       release()
       for (let index = 1; index < batch.length; index++) send(batch[index]!, { _tag: "Done", exit: exits[index]! })
@@ -209,15 +221,17 @@ export const makeBatcher = (options: {
       wake: undefined
     }
     queue.push(entry)
-    return Effect.flatMap(Effect.exit(restore(signalOf(entry))), (waited) => {
-      if (Exit.isSuccess(waited)) return follow(waited.value)
-      if (!entry.taken) {
-        // Interrupted while queued: out of the queue before any slot can take it.
-        queue = queue.filter((queued) => queued !== entry)
-        return Effect.failCause(waited.cause)
+    return Effect.matchCauseEffect(restore(signalOf(entry)), {
+      onSuccess: follow,
+      onFailure: (cause) => {
+        if (!entry.taken) {
+          // Interrupted while queued: out of the queue before any slot can take it.
+          queue = queue.filter((queued) => queued !== entry)
+          return Effect.failCause(cause)
+        }
+        // Taken already: in flight, so it finishes first (the interruption is honoured after).
+        return Effect.flatMap(signalOf(entry), follow)
       }
-      // Taken already: in flight, so it finishes first (the interruption is honoured after).
-      return Effect.flatMap(signalOf(entry), follow)
     })
   }
 
@@ -228,24 +242,18 @@ export const makeBatcher = (options: {
   ): Effect.Effect<A, E> =>
     // Uninterruptible from the moment a slot may be taken: the runtime can yield (and a fiber be
     // interrupted) between any two steps, and a slot taken but never released hangs the store.
-    Effect.uninterruptibleMask((restore) =>
-      Effect.suspend(() => {
+    // (The mask's function runs when the effect does, inside the region: no `suspend` needed.)
+    Effect.uninterruptibleMask((restore) => {
         const anyKind = kind as unknown as BatchKind<unknown, unknown, unknown>
         if (free > 0) {
           // The pipe is free: at once, alone, with the single statement.
           free--
           span?.attribute(BATCH_SIZE_ATTRIBUTE, 1)
-          return Effect.ensuring(
-            Effect.zipRight(
-              options.yieldFirst ? Effect.zipRight(Effect.yieldNow(), kind.sizes(Effect.succeed(1))) : kind.sizes(Effect.succeed(1)),
-              kind.single(request)
-            ),
-            Effect.sync(release)
-          )
+          const alone = recorded(anyKind, 1, () => under(span)(kind.single(request)))
+          return Effect.ensuring(options.yieldFirst ? Effect.zipRight(Effect.yieldNow(), alone) : alone, Effect.sync(release))
         }
         return enqueue(anyKind, request, span, restore) as Effect.Effect<A, E>
       })
-    )
 
   return { run }
 }

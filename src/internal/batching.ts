@@ -12,6 +12,7 @@ import { InvalidArgumentError } from "../SessionStore.js"
 import { type AppendRequest, makeBatchStatements, type NewestRequest, rejectedByDatabase } from "./batchStatements.js"
 import { type BatchKind, makeBatcher } from "./batcher.js"
 import type { MessageRow, Statements, TableNames } from "./statements.js"
+import { underSpan } from "./tracing.js"
 
 export interface BatchingOptions {
   readonly batching?: boolean | undefined
@@ -90,10 +91,13 @@ export const makeBatching = (
   const enabled = options.batching ?? true
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
   const concurrency = options.batchConcurrency
+  // Every statement runs under the calling operation's span (see `Parenting` in tracing.ts).
   const unbatched: Batching = {
-    appendMessages: (sessionId, messages) => Effect.uninterruptible(statements.appendMessages(sessionId, messages)),
-    selectNewest: () => statements.selectNewest,
-    deleteNewest: (sessionId) => Effect.uninterruptible(statements.deleteNewest(sessionId))
+    appendMessages: (sessionId, messages, span) =>
+      underSpan(span)(Effect.uninterruptible(statements.appendMessages(sessionId, messages))),
+    selectNewest: (span) => (sessionId, limit, beforeId) =>
+      underSpan(span)(statements.selectNewest(sessionId, limit, beforeId)),
+    deleteNewest: (sessionId, span) => underSpan(span)(Effect.uninterruptible(statements.deleteNewest(sessionId)))
   }
   if (!enabled) return Effect.succeed(unbatched)
 
@@ -146,29 +150,38 @@ export const makeBatching = (
   }
 
   // Inside the caller's `sql.withTransaction` every statement must run on the transaction's
-  // connection, in the caller's order: no batching there.
-  const inTransaction = (context: Context.Context<never>) =>
-    Context.getOption(context as Context.Context<SqlClient.TransactionConnection>, SqlClient.TransactionConnection)
-      ._tag === "Some"
+  // connection, in the caller's order: no batching there. Read straight off the fiber, in one
+  // step, as this runs on every call.
+  const unlessInTransaction = <A, E>(
+    inTransaction: () => Effect.Effect<A, E>,
+    batched: () => Effect.Effect<A, E>
+  ): Effect.Effect<A, E> =>
+    Effect.withFiberRuntime((fiber) =>
+      Context.getOption(
+          fiber.currentContext as Context.Context<SqlClient.TransactionConnection>,
+          SqlClient.TransactionConnection
+        )._tag === "Some"
+        ? inTransaction()
+        : batched()
+    )
 
   return Effect.succeed({
     appendMessages: (sessionId, messages, span) =>
-      Effect.contextWithEffect((context: Context.Context<never>) =>
-        inTransaction(context)
-          ? unbatched.appendMessages(sessionId, messages, span)
-          : batcher.run(append, { sessionId, messages }, span)
+      unlessInTransaction(
+        () => unbatched.appendMessages(sessionId, messages, span),
+        () => batcher.run(append, { sessionId, messages }, span)
       ),
     selectNewest: newest === undefined ? unbatched.selectNewest : (span) => (sessionId, limit, beforeId) =>
       beforeId !== undefined
-        ? statements.selectNewest(sessionId, limit, beforeId)
-        : Effect.contextWithEffect((context: Context.Context<never>) =>
-          inTransaction(context)
-            ? statements.selectNewest(sessionId, limit, undefined)
-            : batcher.run(newest, { sessionId, limit }, span)
+        ? unbatched.selectNewest(span)(sessionId, limit, beforeId)
+        : unlessInTransaction(
+          () => unbatched.selectNewest(span)(sessionId, limit, undefined),
+          () => batcher.run(newest, { sessionId, limit }, span)
         ),
     deleteNewest: pop === undefined ? unbatched.deleteNewest : (sessionId, span) =>
-      Effect.contextWithEffect((context: Context.Context<never>) =>
-        inTransaction(context) ? unbatched.deleteNewest(sessionId, span) : batcher.run(pop, sessionId, span)
+      unlessInTransaction(
+        () => unbatched.deleteNewest(sessionId, span),
+        () => batcher.run(pop, sessionId, span)
       )
   })
 }

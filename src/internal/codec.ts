@@ -15,18 +15,24 @@ export const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: num
   const decodeWithSchema = Schema.decodeUnknown(schema)
   const encodeWithSchema = Schema.encode(schema)
 
+  /** The default codec's decoding, synchronously: per text, the item or why it does not decode. */
+  const decodeDefault = (texts: ReadonlyArray<string>): Array<Either.Either<Item, string>> =>
+    texts.map((text) => {
+      try {
+        return Either.right(decodeItem(text))
+      } catch (error) {
+        return Either.left((error as Error).message)
+      }
+    })
+
   const decodeAll = (texts: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Either.Either<Item, string>>> =>
     isDefault
-      ? Effect.sync(() =>
-        texts.map((text) => {
-          try {
-            return Either.right(decodeItem(text))
-          } catch (error) {
-            return Either.left((error as Error).message)
-          }
-        })
-      )
+      ? Effect.sync(() => decodeDefault(texts))
       : Effect.forEach(texts, (text) => Effect.either(Effect.mapError(decodeWithSchema(text), formatError)))
+
+  /** With the default codec, the texts decoded now, synchronously; `undefined` with a custom schema. */
+  const decodeNow = (texts: ReadonlyArray<string>): Array<Either.Either<Item, string>> | undefined =>
+    isDefault ? decodeDefault(texts) : undefined
 
   const unstorable = (index: number, reason: string, cause: unknown) =>
     new InvalidItemError({ index, message: `item ${index} cannot be stored: ${reason}`, cause })
@@ -60,30 +66,40 @@ export const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: num
     return tooLarge === undefined ? Effect.succeed(text) : Effect.fail(tooLarge)
   }
 
+  /** The default codec's encoding, synchronously: the texts, or why an item cannot be stored. */
+  const encodeDefault = (items: ReadonlyArray<Item>): Either.Either<ReadonlyArray<string>, InvalidItemError> => {
+    const texts: Array<string> = []
+    for (let index = 0; index < items.length; index++) {
+      let text: string
+      try {
+        text = encodeItem(items[index])
+      } catch (error) {
+        return Either.left(unstorable(index, (error as Error).message, error))
+      }
+      const tooLarge = sizeError(text, index)
+      if (tooLarge !== undefined) return Either.left(tooLarge)
+      texts.push(text)
+    }
+    return Either.right(texts)
+  }
+
   const encodeAll = (items: ReadonlyArray<Item>): Effect.Effect<ReadonlyArray<string>, InvalidItemError> => {
     if (!Array.isArray(items)) return Effect.fail(new InvalidItemError({ message: "items must be an array" }))
     if (!isDefault) {
       return Effect.forEach(items, (item, index) => Effect.flatMap(encodeOne(item, index), (text) => checkSize(text, index)))
     }
     // The default codec is synchronous: one effect for the whole batch, whatever its size.
-    return Effect.suspend(() => {
-      const texts: Array<string> = []
-      for (let index = 0; index < items.length; index++) {
-        let text: string
-        try {
-          text = encodeItem(items[index])
-        } catch (error) {
-          return Effect.fail(unstorable(index, (error as Error).message, error))
-        }
-        const tooLarge = sizeError(text, index)
-        if (tooLarge !== undefined) return Effect.fail(tooLarge)
-        texts.push(text)
-      }
-      return Effect.succeed(texts)
-    })
+    return Effect.suspend(() => encodeDefault(items))
   }
 
-  return { decodeAll, encodeAll, isDefault }
+  /**
+   * With the default codec, the items encoded now, synchronously (`undefined` with a custom
+   * schema, which is an effect): a call on the hot path then costs no effect for encoding.
+   */
+  const encodeNow = (items: ReadonlyArray<Item>): Either.Either<ReadonlyArray<string>, InvalidItemError> | undefined =>
+    !isDefault ? undefined : Array.isArray(items) ? encodeDefault(items) : undefined
+
+  return { decodeAll, decodeNow, encodeAll, encodeNow, isDefault }
 }
 
 export type Codec = ReturnType<typeof makeCodec>

@@ -4,7 +4,7 @@
  * store's own cost stays small next to the round trip.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import type { InvalidArgumentError, Item, SessionStore, SessionStoreError } from "../SessionStore.js"
 import type { Batching } from "./batching.js"
 import type { Codec } from "./codec.js"
@@ -12,7 +12,7 @@ import { isPythonReadable } from "./json.js"
 import { decodable, type Reading } from "./reading.js"
 import { retryTransient } from "./retry.js"
 import type { Statements, transactionOf } from "./statements.js"
-import { storeError, type traced } from "./tracing.js"
+import { storeError, type traced, underSpan } from "./tracing.js"
 import { limitError } from "./validation.js"
 
 /**
@@ -49,10 +49,12 @@ export const makeCore = (
     popItem: retryTransient("popItem"),
     clearSession: retryTransient("clearSession")
   }
+  // The batched operations make their span the parent only where this call's own fiber starts
+  // spans or logs: a queued call is carried by another call's statement (see `Parenting`).
   const trace = {
-    getItems: traced("getItems"),
-    addItems: traced("addItems"),
-    popItem: traced("popItem"),
+    getItems: traced("getItems", "explicit"),
+    addItems: traced("addItems", "explicit"),
+    popItem: traced("popItem", "explicit"),
     clearSession: traced("clearSession")
   }
 
@@ -64,14 +66,16 @@ export const makeCore = (
       span.attribute("session.limit", limit ?? "all")
       if (limit !== undefined && limit <= 0) return Effect.succeed<ReadonlyArray<Item>>([])
       const read = limit === undefined || limit > MAX_SQL_LIMIT
-        ? Effect.flatMap(statements.selectAll(sessionId), (rows) =>
+        ? underSpan(span)(Effect.flatMap(statements.selectAll(sessionId), (rows) =>
           Effect.map(decodeRows(rows, sessionId, "getItems"), (items) => {
             const all = decodable(items)
             return limit === undefined || all.length <= limit ? all : all.slice(all.length - limit)
-          }))
-        : Effect.map(readNewest(sessionId, limit, batching.selectNewest(span), "getItems"), ({ items }) => items.reverse())
-      return read.pipe(
-        retry.getItems,
+          })))
+        : Effect.map(
+          readNewest(sessionId, limit, batching.selectNewest(span), "getItems", span),
+          ({ items }) => items.reverse()
+        )
+      return retry.getItems(read, span).pipe(
         Effect.mapError(storeError("getItems", sessionId)),
         Effect.map((items): ReadonlyArray<Item> => {
           span.attribute("session.items", items.length)
@@ -86,14 +90,19 @@ export const makeCore = (
       if (invalid !== undefined) return Effect.fail(invalid)
       span.attribute("session.id", sessionId)
       if (Array.isArray(items)) span.attribute("session.items", items.length)
-      return Effect.flatMap(codec.encodeAll(items), (encoded) => {
+      const append = (encoded: ReadonlyArray<string>) => {
         if (encoded.length === 0) return Effect.void
         // Interruptible only while queued for a batch: see batching.ts.
-        return batching.appendMessages(sessionId, encoded, span).pipe(
-          retry.addItems,
-          Effect.mapError(storeError("addItems", sessionId))
+        return Effect.mapError(
+          retry.addItems(batching.appendMessages(sessionId, encoded, span), span),
+          storeError("addItems", sessionId)
         )
-      })
+      }
+      // The default codec encodes right here, synchronously; a custom schema is an effect that
+      // may start spans or log, so it runs under the operation's span.
+      const encoded = codec.encodeNow(items)
+      if (encoded !== undefined) return Either.isLeft(encoded) ? Effect.fail(encoded.left) : append(encoded.right)
+      return Effect.flatMap(underSpan(span)(codec.encodeAll(items)), append)
     })
 
   /**
@@ -134,15 +143,16 @@ export const makeCore = (
       if (!codec.isDefault) {
         return popCarefully(sessionId).pipe(
           retry.popItem,
+          underSpan(span),
           Effect.mapError(storeError("popItem", sessionId)),
           Effect.uninterruptible,
           Effect.tap(count)
         )
       }
       // Interruptible only while queued for a batch: see batching.ts.
-      const pop = batching.deleteNewest(sessionId, span).pipe(
-        retry.popItem,
-        Effect.mapError(storeError("popItem", sessionId))
+      const pop = Effect.mapError(
+        retry.popItem(batching.deleteNewest(sessionId, span), span),
+        storeError("popItem", sessionId)
       )
       // The one-statement pop deletes only text that starts like an object, which the default
       // codec decodes whenever Python can read it: a popped row that fails to decode is
@@ -151,7 +161,7 @@ export const makeCore = (
         Option.isNone(popped)
           ? Effect.succeedNone
           : Effect.flatMap(
-            decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem"),
+            decodeRows([{ id: "popped", message_data: popped.value }], sessionId, "popItem", span),
             ([item]) => item === undefined ? popDecodable : Effect.succeedSome(item)
           ))
       return Effect.tap(popDecodable, count)

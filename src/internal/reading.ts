@@ -3,28 +3,41 @@
  * counted, never a failure of the whole read.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Either, Metric } from "effect"
+import { Effect, Either, Metric, type Tracer } from "effect"
 import * as SessionMetrics from "../SessionMetrics.js"
 import type { Item } from "../SessionStore.js"
 import type { Codec } from "./codec.js"
 import type { MessageRow, Statements } from "./statements.js"
+import { underSpan } from "./tracing.js"
 
 export const decodable = (items: ReadonlyArray<Item | undefined>): Array<Item> =>
   items.filter((item): item is Item => item !== undefined)
 
 export const makeReading = (codec: Codec) => {
-    /** Decodes rows in order; a row that fails to decode is `undefined`, logged and counted. */
+    /**
+     * Decodes rows in order; a row that fails to decode is `undefined`, logged and counted. With
+     * `span`, what may start spans or log (a custom schema, the report) runs under it; the default
+     * codec's decoding is plain synchronous code and needs no parent.
+     */
     const decodeRows = (
       rows: ReadonlyArray<MessageRow>,
       sessionId: string,
-      operation: string
-    ): Effect.Effect<Array<Item | undefined>> =>
-      Effect.flatMap(codec.decodeAll(rows.map((row) => row.message_data)), (results) => {
+      operation: string,
+      span?: Tracer.Span
+    ): Effect.Effect<Array<Item | undefined>> => {
+      const texts = rows.map((row) => row.message_data)
+      const finish = (results: ReadonlyArray<Either.Either<Item, string>>) => {
         const items = results.map((result) => Either.getOrUndefined(result))
-        return results.some(Either.isLeft)
-          ? Effect.as(reportCorrupt(rows, results, sessionId, operation), items)
-          : Effect.succeed(items)
-      })
+        if (!results.some(Either.isLeft)) return Effect.succeed(items)
+        const report = reportCorrupt(rows, results, sessionId, operation)
+        return Effect.as(span === undefined ? report : underSpan(span)(report), items)
+      }
+      // The default codec decodes right here (this runs inside the caller's effect, on every read).
+      const decoded = codec.decodeNow(texts)
+      if (decoded !== undefined) return finish(decoded)
+      const decode = codec.decodeAll(texts)
+      return Effect.flatMap(span === undefined ? decode : underSpan(span)(decode), finish)
+    }
 
     const reportCorrupt = (
       rows: ReadonlyArray<MessageRow>,
@@ -47,12 +60,16 @@ export const makeReading = (codec: Codec) => {
       )
     }
 
-    /** The newest `limit` decodable items, newest first, paging past corrupt rows. */
+    /**
+     * The newest `limit` decodable items, newest first, paging past corrupt rows. `select` runs its
+     * statements under whatever span it must; `span` is for decoding (see `decodeRows`).
+     */
     const readNewest = (
       sessionId: string,
       limit: number,
       select: Statements["selectNewest"],
-      operation: string
+      operation: string,
+      span?: Tracer.Span
     ): Effect.Effect<{ items: Array<Item>; rows: Array<MessageRow> }, SqlError> =>
       Effect.suspend(() => {
         // Fresh per run: a retry starts over.
@@ -61,7 +78,7 @@ export const makeReading = (codec: Codec) => {
         const readPage = (beforeId: string | number | undefined): Effect.Effect<typeof result, SqlError> => {
           const want = limit - items.length
           return Effect.flatMap(select(sessionId, want, beforeId), (page) =>
-            Effect.flatMap(decodeRows(page, sessionId, operation), (decoded) => {
+            Effect.flatMap(decodeRows(page, sessionId, operation, span), (decoded) => {
               decoded.forEach((item, index) => {
                 if (item === undefined) return
                 items.push(item)

@@ -4,7 +4,7 @@
  * twice.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Metric, Schedule } from "effect"
+import { Duration, Effect, Metric, Schedule, type Tracer } from "effect"
 import * as SessionMetrics from "../SessionMetrics.js"
 
 const PG_TRANSIENT = new Set(["40001", "40P01"]) // serialization_failure, deadlock_detected
@@ -31,7 +31,9 @@ const transientSchedule = Schedule.exponential(Duration.millis(10), 2).pipe(
 
 /**
  * Retries `effect` on transient failures, logging and counting every retry. The first attempt
- * runs bare: the schedule is only set up once a transient failure has happened.
+ * runs bare: the schedule is only set up once a transient failure has happened. With `span`, the
+ * retries and their logs run under it (for operations whose span is not the parent of their
+ * whole body: see `Parenting`).
  */
 export const retryTransient = (operation: string) => {
   const retryCounter = Metric.tagged(SessionMetrics.retries, "operation", operation)
@@ -40,7 +42,7 @@ export const retryTransient = (operation: string) => {
       Effect.annotateLogs({ operation, cause: String((error.cause as Error)?.message ?? error.message) }),
       Effect.zipRight(Metric.increment(retryCounter))
     )
-  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  return <A, E, R>(effect: Effect.Effect<A, E, R>, span?: Tracer.Span): Effect.Effect<A, E, R> =>
     Effect.catchIf(effect, isTransient, (firstError) => {
       // Replays the first failure once, so the schedule's first delay comes before the
       // second attempt and every failed attempt is announced exactly once.
@@ -50,9 +52,10 @@ export const retryTransient = (operation: string) => {
         replayed = true
         return Effect.fail(firstError)
       })
-      return Effect.retry(
+      const retried = Effect.retry(
         attempt.pipe(Effect.tapError((error) => (isTransient(error) ? announce(error) : Effect.void))),
         { schedule: transientSchedule, while: isTransient }
       )
+      return span === undefined ? retried : Effect.withParentSpan(retried, span)
     }) as Effect.Effect<A, E, R>
 }

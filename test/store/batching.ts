@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Metric, Option, TestServices, Tracer } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Metric, Option, TestServices } from "effect"
 import * as vitest from "vitest"
 import {
   InvalidArgumentError,
@@ -16,7 +16,8 @@ import {
   SqlSessionStore
 } from "../../src/index.js"
 import { type TestDatabase, uniqueId, uniqueTable } from "../support/databases.js"
-import { countMessages, insertRaw, storedTexts } from "./support.js"
+import { recordSpans } from "../support/spans.js"
+import { countMessages, insertRaw, storedTexts, storeOnOwnTables } from "./support.js"
 
 const range = (n: number) => Array.from({ length: n }, (_, index) => index)
 
@@ -39,28 +40,6 @@ const measured = <A, E, R>(operation: "addItems" | "getItems", effect: Effect.Ef
     }
   })
 
-interface RecordedSpan {
-  readonly name: string
-  readonly attributes: ReadonlyMap<string, unknown>
-}
-
-/** Runs `effect` with a tracer that keeps every span it starts. */
-const recordSpans = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const spans: Array<RecordedSpan> = []
-    const base = yield* Effect.tracer
-    const recording = Tracer.make({
-      span: (name, parent, context, links, startTime, kind, options) => {
-        const span = base.span(name, parent, context, links, startTime, kind, options)
-        spans.push({ name, attributes: span.attributes })
-        return span
-      },
-      context: base.context
-    })
-    const result = yield* Effect.withTracer(effect, recording)
-    return { result, spans }
-  })
-
 const item = (call: string, index: number): Item => ({ role: "user", content: `${call}#${index}` })
 
 export const batchingSuite = (db: TestDatabase) => {
@@ -71,24 +50,10 @@ export const batchingSuite = (db: TestDatabase) => {
     return
   }
 
-  const tables = {
-    sessionsTable: uniqueTable("batch_s"),
-    messagesTable: uniqueTable("batch_m"),
-    operationsTable: uniqueTable("batch_o")
-  }
+  const { layer: StoreLive, tables } = storeOnOwnTables(db, "batch")
   const texts = (sessionId: string) => storedTexts(sessionId, tables.messagesTable)
   const contents = (sessionId: string) =>
     Effect.map(texts(sessionId), (rows) => rows.map((text) => (JSON.parse(text) as { content: string }).content))
-
-  const dropTables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    Effect.forEach(
-      [tables.operationsTable, tables.messagesTable, tables.sessionsTable],
-      (table) => sql`DROP TABLE IF EXISTS ${sql(table)}`,
-      { discard: true }
-    )).pipe(Effect.orDie)
-  const StoreLive = SqlSessionStore.layer({ createTables: true, ...tables }).pipe(
-    Layer.provideMerge(Layer.scopedDiscard(Effect.addFinalizer(() => dropTables)).pipe(Layer.provideMerge(db.layer)))
-  )
 
   layer(StoreLive, { timeout: Duration.seconds(120) })(`natural batching on ${db.label}`, (it) => {
     it.effect("keeps every call whole, contiguous and in order, on many sessions and one hot session", () =>

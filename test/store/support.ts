@@ -1,8 +1,8 @@
 /** Raw-SQL probes used by the behaviour suite to check what was really stored. */
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlSessionStore } from "../../src/index.js"
-import { uniqueTable } from "../support/databases.js"
+import { type TestDatabase, uniqueTable } from "../support/databases.js"
 
 export const countMessages = (sessionId: string, table = "agent_messages") =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -61,3 +61,25 @@ export const scratchTables = (prefix: string) =>
     })
     return names
   })
+
+/**
+ * The store on tables of its own (`<prefix>_s`, `_m`, `_o`, under unique names) over `db`, with the
+ * `SqlClient`; the tables are dropped when the layer closes.
+ */
+export const storeOnOwnTables = (db: TestDatabase, prefix: string) => {
+  const tables = {
+    sessionsTable: uniqueTable(`${prefix}_s`),
+    messagesTable: uniqueTable(`${prefix}_m`),
+    operationsTable: uniqueTable(`${prefix}_o`)
+  }
+  const dropTables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.forEach(
+      [tables.operationsTable, tables.messagesTable, tables.sessionsTable],
+      (table) => sql`DROP TABLE IF EXISTS ${sql(table)}`,
+      { discard: true }
+    )).pipe(Effect.orDie)
+  const layer = SqlSessionStore.layer({ createTables: true, ...tables }).pipe(
+    Layer.provideMerge(Layer.scopedDiscard(Effect.addFinalizer(() => dropTables)).pipe(Layer.provideMerge(db.layer)))
+  )
+  return { tables, layer }
+}
