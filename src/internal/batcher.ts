@@ -244,16 +244,16 @@ export const makeBatcher = (options: {
     // interrupted) between any two steps, and a slot taken but never released hangs the store.
     // (The mask's function runs when the effect does, inside the region: no `suspend` needed.)
     Effect.uninterruptibleMask((restore) => {
-        const anyKind = kind as unknown as BatchKind<unknown, unknown, unknown>
-        if (free > 0) {
-          // The pipe is free: at once, alone, with the single statement.
-          free--
-          span?.attribute(BATCH_SIZE_ATTRIBUTE, 1)
-          const alone = recorded(anyKind, 1, () => under(span)(kind.single(request)))
-          return Effect.ensuring(options.yieldFirst ? Effect.zipRight(Effect.yieldNow(), alone) : alone, Effect.sync(release))
-        }
-        return enqueue(anyKind, request, span, restore) as Effect.Effect<A, E>
-      })
+      const anyKind = kind as unknown as BatchKind<unknown, unknown, unknown>
+      if (free > 0) {
+        // The pipe is free: at once, alone, with the single statement.
+        free--
+        span?.attribute(BATCH_SIZE_ATTRIBUTE, 1)
+        const alone = recorded(anyKind, 1, () => under(span)(kind.single(request)))
+        return Effect.ensuring(options.yieldFirst ? Effect.zipRight(Effect.yieldNow(), alone) : alone, Effect.sync(release))
+      }
+      return enqueue(anyKind, request, span, restore) as Effect.Effect<A, E>
+    })
 
   return { run }
 }
