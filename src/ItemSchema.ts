@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { ParseResult, Schema } from "effect"
-import { decodeItem, encodeItem } from "./internal/json.js"
+import { decodeItem, encodeItem, messageOf } from "./internal/json.js"
 import type { Item } from "./SessionStore.js"
 
 /**
@@ -47,11 +47,11 @@ export const ItemFromJson: Schema.Schema<Item, string> = Schema.transformOrFail(
   decode: (text, _, ast) =>
     ParseResult.try({
       try: () => decodeItem(text),
-      catch: (error) => new ParseResult.Type(ast, text, (error as Error).message)
+      catch: (error) => new ParseResult.Type(ast, text, messageOf(error))
     }),
   encode: (item, _, ast) =>
     ParseResult.try({
       try: () => encodeItem(item),
-      catch: (error) => new ParseResult.Type(ast, item, (error as Error).message)
+      catch: (error) => new ParseResult.Type(ast, item, messageOf(error))
     })
 }).annotations({ identifier: "ItemFromJson" })

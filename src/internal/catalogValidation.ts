@@ -3,6 +3,7 @@
  */
 import { Either } from "effect"
 import { InvalidArgumentError, type SessionMetadata } from "../SessionStore.js"
+import { messageOf } from "./json.js"
 
 export const MAX_OWNER_LENGTH = 255
 export const MAX_TITLE_LENGTH = 1000
@@ -28,7 +29,7 @@ export const encodeMetadata = (value: unknown): Either.Either<string, InvalidArg
   try {
     text = JSON.stringify(value)
   } catch (error) {
-    return Either.left(invalid("metadata", `metadata is not JSON: ${(error as Error).message}`))
+    return Either.left(invalid("metadata", `metadata is not JSON: ${messageOf(error)}`))
   }
   return Buffer.byteLength(text, "utf8") > MAX_METADATA_BYTES
     ? Either.left(invalid("metadata", `metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`))

@@ -6,7 +6,7 @@ import { Effect, Either, ParseResult, Schema } from "effect"
 import { ItemFromJson } from "../ItemSchema.js"
 import { InvalidItemError, type Item } from "../SessionStore.js"
 import type { ChunkLimits } from "./chunking.js"
-import { decodeItem, encodeItem } from "./json.js"
+import { decodeItem, encodeItem, messageOf } from "./json.js"
 
 /** Encoding and decoding through the schema, with a synchronous path for the default one. */
 export const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: number, limits: ChunkLimits) => {
@@ -21,7 +21,7 @@ export const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: num
       try {
         return Either.right(decodeItem(text))
       } catch (error) {
-        return Either.left((error as Error).message)
+        return Either.left(messageOf(error))
       }
     })
 
@@ -74,7 +74,7 @@ export const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: num
       try {
         text = encodeItem(items[index])
       } catch (error) {
-        return Either.left(unstorable(index, (error as Error).message, error))
+        return Either.left(unstorable(index, messageOf(error), error))
       }
       const tooLarge = sizeError(text, index)
       if (tooLarge !== undefined) return Either.left(tooLarge)

@@ -4,7 +4,7 @@
  * store's own cost stays small next to the round trip.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Option, type Tracer } from "effect"
 import type { InvalidArgumentError, Item, SessionStore, SessionStoreError } from "../SessionStore.js"
 import type { Batching } from "./batching.js"
 import type { Codec } from "./codec.js"
@@ -67,7 +67,7 @@ export const makeCore = (
       if (limit !== undefined && limit <= 0) return Effect.succeed<ReadonlyArray<Item>>([])
       const read = limit === undefined || limit > MAX_SQL_LIMIT
         ? underSpan(span)(Effect.flatMap(statements.selectAll(sessionId), (rows) =>
-          Effect.map(decodeRows(rows, sessionId, "getItems"), (items) => {
+          Effect.map(decodeRows(rows, sessionId, "getItems", span), (items) => {
             const all = decodable(items)
             return limit === undefined || all.length <= limit ? all : all.slice(all.length - limit)
           })))
@@ -110,7 +110,7 @@ export const makeCore = (
    * rows above it that nobody can read go too; rows the Python SDK can read but we cannot
    * decode (a top-level number, say) stay where they are.
    */
-  const popCarefully = (sessionId: string): Effect.Effect<Option.Option<Item>, SqlError> =>
+  const popCarefully = (sessionId: string, span: Tracer.Span): Effect.Effect<Option.Option<Item>, SqlError> =>
     transaction(Effect.suspend(() => {
       // Fresh per run: a retry starts over.
       const unreadable: Array<string | number> = []
@@ -118,7 +118,8 @@ export const makeCore = (
         Effect.flatMap(statements.selectNewestForUpdate(sessionId, want, beforeId), (page) => {
           // An empty page is the end: a short one may only mean a concurrent pop took rows.
           if (page.length === 0) return Effect.as(statements.deleteIds(unreadable), Option.none())
-          return Effect.flatMap(decodeRows(page, sessionId, "popItem"), (items) => {
+          // Reported: only the rows above the one it pops, which it skips (or deletes).
+          return Effect.flatMap(decodeRows(page, sessionId, "popItem", span, true), (items) => {
             for (let index = 0; index < page.length; index++) {
               const item = items[index]
               const row = page[index]!
@@ -141,7 +142,7 @@ export const makeCore = (
       }
       // A custom schema may refuse rows Python reads: with one, every pop decodes before it deletes.
       if (!codec.isDefault) {
-        return popCarefully(sessionId).pipe(
+        return popCarefully(sessionId, span).pipe(
           retry.popItem,
           underSpan(span),
           Effect.mapError(storeError("popItem", sessionId)),

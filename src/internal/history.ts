@@ -16,7 +16,7 @@ import {
   SessionStoreError
 } from "../SessionStore.js"
 import type { Codec } from "./codec.js"
-import { canonicalJson } from "./json.js"
+import { canonicalJson, messageOf } from "./json.js"
 import type { Reading } from "./reading.js"
 import { retryTransient } from "./retry.js"
 import type { Statements, TableNames, transactionOf } from "./statements.js"
@@ -87,7 +87,7 @@ export const makeHistory = (
     sessionId: string,
     args: { readonly operationId: string; readonly transaction: HistoryTransaction }
   ) =>
-    trace.applyHistoryTransaction(() =>
+    trace.applyHistoryTransaction((span) =>
       Effect.gen(function*() {
         yield* checkSessionId(sessionId)
         const { operationId, transaction } = yield* validateTransaction(args)
@@ -127,7 +127,8 @@ export const makeHistory = (
                 sessionId,
                 expected.length,
                 statements.selectNewestForUpdate,
-                "applyHistoryTransaction"
+                "applyHistoryTransaction",
+                span
               )
               const actual = items.reverse().map((item) => safeCanonical(item))
               if (actual.length < expected.length || actual.some((text, index) => text !== expected[index])) {
@@ -144,7 +145,7 @@ export const makeHistory = (
     )
 
   const applyHistoryMutations = (sessionId: string, args: { readonly mutations: ReadonlyArray<HistoryMutation> }) =>
-    trace.applyHistoryMutations(() =>
+    trace.applyHistoryMutations((span) =>
       Effect.gen(function*() {
         yield* checkSessionId(sessionId)
         const mutations = yield* validateMutations(args)
@@ -157,7 +158,7 @@ export const makeHistory = (
           Effect.gen(function*() {
             if (!(yield* statements.lockExistingSession(sessionId))) return
             const rows = yield* statements.selectAllForUpdate(sessionId)
-            const decoded = yield* decodeRows(rows, sessionId, "applyHistoryMutations")
+            const decoded = yield* decodeRows(rows, sessionId, "applyHistoryMutations", span)
             const live = rows.map((row, index) => ({ id: row.id, item: decoded[index] }))
             const updates = new Map<string | number, string>()
             const deletions: Array<string | number> = []
@@ -235,7 +236,7 @@ const transactionFingerprint = (transaction: HistoryTransaction): Effect.Effect<
           })
       ),
     catch: (error) =>
-      new InvalidItemError({ message: `transaction items cannot be stored: ${(error as Error).message}`, cause: error })
+      new InvalidItemError({ message: `transaction items cannot be stored: ${messageOf(error)}`, cause: error })
   })
 
 const isItemArray = (value: unknown): value is ReadonlyArray<Item> => Array.isArray(value)

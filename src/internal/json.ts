@@ -22,6 +22,9 @@ const SPECIAL_NUMBERS: Record<string, number> = {
   "-0": -0
 }
 
+/** The message of whatever was thrown: code that throws `null` or a string must still give a reason. */
+export const messageOf = (thrown: unknown): string => thrown instanceof Error ? thrown.message : String(thrown)
+
 /** Why a value cannot be stored, with the path to it. */
 export class UnsupportedValue extends Error {
   constructor(readonly path: string, readonly reason: string) {

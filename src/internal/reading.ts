@@ -10,26 +10,33 @@ import type { Codec } from "./codec.js"
 import type { MessageRow, Statements } from "./statements.js"
 import { underSpan } from "./tracing.js"
 
+const CORRUPT_ROWS = "session.corrupt_rows"
+
 export const decodable = (items: ReadonlyArray<Item | undefined>): Array<Item> =>
   items.filter((item): item is Item => item !== undefined)
 
 export const makeReading = (codec: Codec) => {
     /**
      * Decodes rows in order; a row that fails to decode is `undefined`, logged and counted. With
-     * `span`, what may start spans or log (a custom schema, the report) runs under it; the default
-     * codec's decoding is plain synchronous code and needs no parent.
+     * `span`, what may start spans or log (a custom schema, the report) runs under it, and the
+     * span's `session.corrupt_rows` adds up over every call of one operation; the default codec's
+     * decoding is plain synchronous code and needs no parent. With `aboveFirstDecodable`, only the
+     * failures above the first row that decodes are reported: a pop skips those and no others.
      */
     const decodeRows = (
       rows: ReadonlyArray<MessageRow>,
       sessionId: string,
       operation: string,
-      span?: Tracer.Span
+      span?: Tracer.Span,
+      aboveFirstDecodable = false
     ): Effect.Effect<Array<Item | undefined>> => {
       const texts = rows.map((row) => row.message_data)
       const finish = (results: ReadonlyArray<Either.Either<Item, string>>) => {
         const items = results.map((result) => Either.getOrUndefined(result))
-        if (!results.some(Either.isLeft)) return Effect.succeed(items)
-        const report = reportCorrupt(rows, results, sessionId, operation)
+        const first = results.findIndex(Either.isRight)
+        const considered = aboveFirstDecodable && first >= 0 ? results.slice(0, first) : results
+        if (!considered.some(Either.isLeft)) return Effect.succeed(items)
+        const report = reportCorrupt(rows, considered, sessionId, operation, span)
         return Effect.as(span === undefined ? report : underSpan(span)(report), items)
       }
       // The default codec decodes right here (this runs inside the caller's effect, on every read).
@@ -43,7 +50,8 @@ export const makeReading = (codec: Codec) => {
       rows: ReadonlyArray<MessageRow>,
       results: ReadonlyArray<Either.Either<Item, string>>,
       sessionId: string,
-      operation: string
+      operation: string,
+      span: Tracer.Span | undefined
     ): Effect.Effect<void> => {
       const failures = results.flatMap((result, index) =>
         Either.isLeft(result) ? [{ row: rows[index]!, reason: result.left }] : []
@@ -52,11 +60,17 @@ export const makeReading = (codec: Codec) => {
         Effect.logWarning(`${operation}: skipped a stored row that failed to decode`).pipe(
           Effect.annotateLogs({ sessionId, rowId: String(row.id), reason })
         )
+      // A read that pages past corrupt rows reports once per page: the attribute adds them up.
+      const addTo = (target: Tracer.Span) =>
+        target.attribute(CORRUPT_ROWS, Number(target.attributes.get(CORRUPT_ROWS) ?? 0) + failures.length)
+      const annotate = span === undefined
+        ? Effect.ignore(Effect.flatMap(Effect.currentSpan, (current) => Effect.sync(() => addTo(current))))
+        : Effect.sync(() => addTo(span))
       return Effect.forEach(failures, logFailure, { discard: true }).pipe(
         Effect.zipRight(
           Metric.incrementBy(Metric.tagged(SessionMetrics.corruptRows, "operation", operation), failures.length)
         ),
-        Effect.zipRight(Effect.annotateCurrentSpan("session.corrupt_rows", failures.length))
+        Effect.zipRight(annotate)
       )
     }
 

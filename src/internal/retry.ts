@@ -3,8 +3,9 @@
  * guarantees the statement or transaction was rolled back, so a retry can never apply a change
  * twice.
  */
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Metric, Schedule, type Tracer } from "effect"
+import { Duration, Effect, Metric, Option, Schedule, type Tracer } from "effect"
 import * as SessionMetrics from "../SessionMetrics.js"
 
 const PG_TRANSIENT = new Set(["40001", "40P01"]) // serialization_failure, deadlock_detected
@@ -34,6 +35,10 @@ const transientSchedule = Schedule.exponential(Duration.millis(10), 2).pipe(
  * runs bare: the schedule is only set up once a transient failure has happened. With `span`, the
  * retries and their logs run under it (for operations whose span is not the parent of their
  * whole body: see `Parenting`).
+ *
+ * Inside the caller's own transaction nothing is retried: a deadlock there has rolled back (or,
+ * on PostgreSQL, aborted) the caller's whole transaction, and on MySQL a statement sent again would
+ * run outside it and commit on its own. The failure is the caller's, to retry as a whole.
  */
 export const retryTransient = (operation: string) => {
   const retryCounter = Metric.tagged(SessionMetrics.retries, "operation", operation)
@@ -43,19 +48,21 @@ export const retryTransient = (operation: string) => {
       Effect.zipRight(Metric.increment(retryCounter))
     )
   return <A, E, R>(effect: Effect.Effect<A, E, R>, span?: Tracer.Span): Effect.Effect<A, E, R> =>
-    Effect.catchIf(effect, isTransient, (firstError) => {
-      // Replays the first failure once, so the schedule's first delay comes before the
+    Effect.catchIf(effect, isTransient, (firstError) =>
+      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
+        if (Option.isSome(transaction)) return Effect.fail(firstError)
+        // Replays the first failure once, so the schedule's first delay comes before the
       // second attempt and every failed attempt is announced exactly once.
-      let replayed = false
-      const attempt = Effect.suspend((): Effect.Effect<A, E | SqlError, R> => {
-        if (replayed) return effect
-        replayed = true
-        return Effect.fail(firstError)
-      })
-      const retried = Effect.retry(
-        attempt.pipe(Effect.tapError((error) => (isTransient(error) ? announce(error) : Effect.void))),
-        { schedule: transientSchedule, while: isTransient }
-      )
-      return span === undefined ? retried : Effect.withParentSpan(retried, span)
-    }) as Effect.Effect<A, E, R>
+        let replayed = false
+        const attempt = Effect.suspend((): Effect.Effect<A, E | SqlError, R> => {
+          if (replayed) return effect
+          replayed = true
+          return Effect.fail(firstError)
+        })
+        const retried = Effect.retry(
+          attempt.pipe(Effect.tapError((error) => (isTransient(error) ? announce(error) : Effect.void))),
+          { schedule: transientSchedule, while: isTransient }
+        )
+        return span === undefined ? retried : Effect.withParentSpan(retried, span)
+      })) as Effect.Effect<A, E, R>
 }
