@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, expect, layer } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Layer, Metric, Option, Schedule, Scope, Stream, TestServices } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Metric, Option, Schedule, Scope, Stream, TestServices } from "effect"
 import * as vitest from "vitest"
 import {
   type ExportRecord,
@@ -382,6 +382,45 @@ export const catalogueSuite = (db: TestDatabase) => {
           expect((yield* store.listSessions({ owner })).sessions).toEqual([])
           expect(yield* countMessages(rows[0]!.session_id)).toBe(0)
         }))
+
+      // SQLite has one connection and no row locks to skip.
+      if (db.dialect !== "sqlite") {
+        it.effect("reads the candidates again after a batch it found locked, and deletes them once free", () =>
+          Effect.gen(function*() {
+            const store = yield* SessionStore
+            const sql = yield* SqlClient.SqlClient
+            const owner = uniqueId("owner")
+            const ids = [`${owner}-a`, `${owner}-b`]
+            for (const id of ids) {
+              yield* store.addItems(id, [msg(1)])
+              yield* store.updateSession(id, { owner })
+              yield* setUpdatedAt(id, "2001-01-01 00:00:00")
+            }
+            // Another connection's transaction holds both rows through the pruner's first batch,
+            // which skips them as locked, and lets them go when the pruner reads the candidates again.
+            const locked = yield* Deferred.make<void>()
+            const release = yield* Deferred.make<void>()
+            const holder = yield* Effect.fork(sql.withTransaction(
+              sql`SELECT session_id FROM agent_sessions WHERE owner = ${owner} FOR UPDATE`.pipe(
+                Effect.zipRight(Deferred.succeed(locked, undefined)),
+                Effect.zipRight(Deferred.await(release))
+              )
+            ))
+            yield* Deferred.await(locked)
+            let reads = 0
+            const deleted = yield* store.deleteSessions({ owner, idleBefore: new Date("2020-01-01T00:00:00Z") }).pipe(
+              Effect.locally(afterPruneCandidates, () =>
+                Effect.suspend(() => {
+                  reads++
+                  return reads === 2 ? Effect.zipRight(Deferred.succeed(release, undefined), Fiber.join(holder)) : Effect.void
+                }).pipe(Effect.orDie))
+            )
+            expect(reads).toBe(2)
+            expect(deleted).toBe(2)
+            expect(yield* countSessions(ids[0]!)).toBe(0)
+            expect(yield* countSessions(ids[1]!)).toBe(0)
+          }))
+      }
     })
 
     describe("export and import", () => {
