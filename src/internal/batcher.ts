@@ -28,6 +28,7 @@
  * JavaScript's single thread it is atomic with respect to every other fiber.
  */
 import { Cause, Effect, Exit, FiberRef, type Metric, type Tracer } from "effect"
+import { underSpan } from "./tracing.js"
 
 /** One kind of request that can be combined: appends, or newest-N reads. */
 export interface BatchKind<Request, A, E> {
@@ -190,7 +191,7 @@ export const makeBatcher = (options: {
 
   /** Its statements' spans are children of the span of the call whose fiber runs them. */
   const under = (span: Tracer.Span | undefined) => <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    span === undefined ? effect : Effect.withParentSpan(effect, span)
+    span === undefined ? effect : underSpan(span)(effect)
 
   /** Runs a batch in the slot this fiber holds, tells the others, hands the slot on; `own` is the first entry's exit. */
   const lead = (batch: ReadonlyArray<Entry>): Effect.Effect<unknown, unknown> =>

@@ -25,10 +25,9 @@ export const makeCodec = (schema: Schema.Schema<Item, string>, maxItemBytes: num
       }
     })
 
+  /** Decoding through the schema, an effect: for a custom schema (the default one uses `decodeNow`). */
   const decodeAll = (texts: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Either.Either<Item, string>>> =>
-    isDefault
-      ? Effect.sync(() => decodeDefault(texts))
-      : Effect.forEach(texts, (text) => Effect.either(Effect.mapError(decodeWithSchema(text), formatError)))
+    Effect.forEach(texts, (text) => Effect.either(Effect.mapError(decodeWithSchema(text), formatError)))
 
   /** With the default codec, the texts decoded now, synchronously; `undefined` with a custom schema. */
   const decodeNow = (texts: ReadonlyArray<string>): Array<Either.Either<Item, string>> | undefined =>

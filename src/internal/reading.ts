@@ -33,8 +33,8 @@ export const makeReading = (codec: Codec) => {
       const texts = rows.map((row) => row.message_data)
       const finish = (results: ReadonlyArray<Either.Either<Item, string>>) => {
         const items = results.map((result) => Either.getOrUndefined(result))
-        const first = results.findIndex(Either.isRight)
-        const considered = aboveFirstDecodable && first >= 0 ? results.slice(0, first) : results
+        const first = aboveFirstDecodable ? results.findIndex(Either.isRight) : -1
+        const considered = first >= 0 ? results.slice(0, first) : results
         if (!considered.some(Either.isLeft)) return Effect.succeed(items)
         const report = reportCorrupt(rows, considered, sessionId, operation, span)
         return Effect.as(span === undefined ? report : underSpan(span)(report), items)
