@@ -1,7 +1,8 @@
 /**
- * The combined statements of natural batching (see `batcher.ts`): many sessions' appends, or many
- * sessions' newest-N reads, in one statement on PostgreSQL, in one short transaction (appends)
- * or one `UNION ALL` (reads) on MySQL/MariaDB and SQLite.
+ * The combined statements of natural batching (see `batcher.ts`): many sessions' appends in one
+ * statement on PostgreSQL and in one short transaction elsewhere; many sessions' newest-N reads
+ * in one statement on PostgreSQL; many sessions' pops in one statement on PostgreSQL and SQLite;
+ * many sessions' clears in one short transaction on SQLite.
  */
 import type { SqlClient, Statement } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -14,6 +15,12 @@ export interface AppendRequest {
   readonly messages: ReadonlyArray<string>
 }
 
+export interface ClearRequest {
+  readonly sessionId: string
+  /** Whether the store has the history-operations table, whose rows of the session go too. */
+  readonly withOperations: boolean
+}
+
 export interface NewestRequest {
   readonly sessionId: string
   readonly limit: number
@@ -24,8 +31,18 @@ export interface BatchStatements {
   readonly appendMany: (requests: ReadonlyArray<AppendRequest>) => Effect.Effect<void, SqlError>
   /** Combined newest-N reads, where they pay (PostgreSQL only: see docs/batching.md). */
   readonly newest: CombinedReads | undefined
-  /** Combined pops, where they are built (PostgreSQL only: see docs/batching.md). */
+  /** Combined pops, where they pay (PostgreSQL and SQLite: see docs/batching.md). */
   readonly pop: CombinedPops | undefined
+  /** Combined clears, where they pay and keep the lock order (SQLite only: see docs/batching.md). */
+  readonly clear: CombinedClears | undefined
+}
+
+export interface CombinedClears {
+  /** Clears of distinct sessions, atomically: per session, in order, how many items it held. */
+  readonly clearMany: (
+    sessionIds: ReadonlyArray<string>,
+    withOperations: boolean
+  ) => Effect.Effect<ReadonlyArray<number>, SqlError>
 }
 
 export interface CombinedPops {
@@ -35,10 +52,11 @@ export interface CombinedPops {
    */
   readonly deleteNewestMany: (sessionIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PopResult>, SqlError>
   /** The statement behind `deleteNewestMany`, for sessions already sorted, to explain. */
-  readonly popManyStatement: (
-    sortedSessionIds: ReadonlyArray<string>
-  ) => Statement.Statement<PopResult & { readonly session_id: string }>
+  readonly popManyStatement: (sortedSessionIds: ReadonlyArray<string>) => Statement.Statement<PoppedRow>
 }
+
+/** A row of a combined pop; SQLite's returns only the sessions it popped, and no `remaining`. */
+type PoppedRow = { readonly session_id: string; readonly message_data: string | null; readonly remaining?: boolean }
 
 export interface PopResult {
   readonly message_data: string | null
@@ -94,6 +112,8 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
       )
     }`
 
+  const operations = sql(names.operations)
+
   const touchAll = sql.onDialectOrElse({
     mysql: () => (ids: ReadonlyArray<string>) =>
       sql`INSERT INTO ${sessions} ${sql.insert(ids.map((session_id) => ({ session_id })))}
@@ -102,6 +122,11 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
       sql`INSERT INTO ${sessions} ${sql.insert(ids.map((session_id) => ({ session_id })))}
           ON CONFLICT (session_id) DO UPDATE SET updated_at = CURRENT_TIMESTAMP`
   })
+
+  // One short transaction: sessions touched (and so locked) in sorted order, then one multi-row
+  // insert in (request, item) order.
+  const appendInTransaction = (requests: ReadonlyArray<AppendRequest>) =>
+    transaction(Effect.zipRight(touchAll(sortedSessions(requests)), insertRows(requests))).pipe(Effect.asVoid)
 
   // One statement: a LATERAL backward range read of the (session_id, id) index per request, with
   // the same range condition as `selectNewest` so the planner keeps to the index. MySQL and SQLite
@@ -146,16 +171,51 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
       LEFT JOIN LATERAL (
         SELECT 1 AS one FROM ${messages} WHERE session_id = request.session_id
         ORDER BY session_id DESC, id DESC LIMIT 1) AS still ON true`
-  const deleteNewestMany = (sessionIds: ReadonlyArray<string>) =>
-    Effect.map(popManyStatement([...sessionIds].sort()), (rows) => {
+  const popsWith = (statement: (sortedSessionIds: ReadonlyArray<string>) => Statement.Statement<PoppedRow>) =>
+  (sessionIds: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<PopResult>, SqlError> =>
+    Effect.map(statement([...sessionIds].sort()), (rows) => {
       const bySession = new Map(rows.map((row) => [row.session_id, row]))
-      return sessionIds.map((id) => bySession.get(id) ?? { message_data: null, remaining: false })
+      return sessionIds.map((id) => {
+        const row = bySession.get(id)
+        return { message_data: row?.message_data ?? null, remaining: row?.remaining === true }
+      })
     })
+
+  // SQLite has one writer at a time, so a combined statement or transaction can neither race
+  // another pop nor deadlock: the sessions' ids go in as one JSON array (one statement text for
+  // every batch size, so the prepared-statement cache keeps it).
+  const sqliteIds = (sessionIds: ReadonlyArray<string>) =>
+    sql`SELECT value FROM json_each(${JSON.stringify(sessionIds)})`
+  // Per session, the single pop's lookup (the newest object-text row, one backward step of the
+  // (session_id, id) index past any rows that are not), all deleted by one statement.
+  const sqlitePopManyStatement = (sortedSessionIds: ReadonlyArray<string>) =>
+    sql<PoppedRow>`DELETE FROM ${messages} WHERE id IN (
+        SELECT (SELECT newest.id FROM ${messages} AS newest
+          WHERE newest.session_id = request.value AND ${objectText} ORDER BY newest.id DESC LIMIT 1)
+        FROM json_each(${JSON.stringify(sortedSessionIds)}) AS request)
+      RETURNING session_id, message_data`
+  // One transaction: the items counted per session, then the rows of every session deleted.
+  const sqliteClearMany = (sessionIds: ReadonlyArray<string>, withOperations: boolean) => {
+    const ids = sqliteIds(sessionIds)
+    return transaction(
+      sql<{ session_id: string; removed: number }>`SELECT session_id, COUNT(*) AS removed FROM ${messages}
+        WHERE session_id IN (${ids}) GROUP BY session_id`.pipe(
+        Effect.tap(() => sql`DELETE FROM ${messages} WHERE session_id IN (${ids})`),
+        Effect.tap(() => withOperations ? sql`DELETE FROM ${operations} WHERE session_id IN (${ids})` : Effect.void),
+        Effect.tap(() => sql`DELETE FROM ${sessions} WHERE session_id IN (${ids})`),
+        Effect.map((rows) => {
+          const removed = new Map(rows.map((row) => [row.session_id, Number(row.removed)]))
+          return sessionIds.map((id) => removed.get(id) ?? 0)
+        })
+      )
+    )
+  }
 
   return sql.onDialectOrElse({
     pg: () => ({
       newest: { newestManyStatement, selectNewestMany },
-      pop: { popManyStatement, deleteNewestMany },
+      pop: { popManyStatement, deleteNewestMany: popsWith(popManyStatement) },
+      clear: undefined,
       // One statement: the sessions are upserted (and so locked) in sorted order, then every row is
       // inserted in (request, item) order; the sort consumes the whole join, locks included, before
       // `clock_timestamp()` is read for the first row, so created_at order stays id order.
@@ -176,13 +236,17 @@ export const makeBatchStatements = (sql: SqlClient.SqlClient, names: TableNames)
             ORDER BY batch.position`.pipe(Effect.asVoid)
       }
     }),
+    sqlite: () => ({
+      newest: undefined,
+      pop: { popManyStatement: sqlitePopManyStatement, deleteNewestMany: popsWith(sqlitePopManyStatement) },
+      clear: { clearMany: sqliteClearMany },
+      appendMany: appendInTransaction
+    }),
     orElse: () => ({
       newest: undefined,
       pop: undefined,
-      // One short transaction: sessions touched (and so locked) in sorted order, then one
-      // multi-row insert in (request, item) order.
-      appendMany: (requests) =>
-        transaction(Effect.zipRight(touchAll(sortedSessions(requests)), insertRows(requests))).pipe(Effect.asVoid)
+      clear: undefined,
+      appendMany: appendInTransaction
     })
   })
 }

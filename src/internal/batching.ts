@@ -1,7 +1,7 @@
 /**
- * Natural batching wired to the store: the batch kinds (appends; newest-N reads and pops on
- * PostgreSQL) over the combined statements, the options, and the rule that a caller's own
- * transaction runs unbatched.
+ * Natural batching wired to the store: the batch kinds (appends; newest-N reads on PostgreSQL;
+ * pops on PostgreSQL and SQLite; clears on SQLite) over the combined statements, the options, and
+ * the rule that a caller's own transaction runs unbatched.
  * See `batcher.ts` for the design and docs/batching.md for the guarantees.
  */
 import { SqlClient } from "@effect/sql"
@@ -9,7 +9,13 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Metric, Option, type Tracer } from "effect"
 import * as SessionMetrics from "../SessionMetrics.js"
 import { InvalidArgumentError } from "../SessionStore.js"
-import { type AppendRequest, makeBatchStatements, type NewestRequest, rejectedByDatabase } from "./batchStatements.js"
+import {
+  type AppendRequest,
+  type ClearRequest,
+  makeBatchStatements,
+  type NewestRequest,
+  rejectedByDatabase
+} from "./batchStatements.js"
 import { type BatchKind, makeBatcher } from "./batcher.js"
 import type { MessageRow, Statements, TableNames } from "./statements.js"
 import { underSpan } from "./tracing.js"
@@ -52,6 +58,8 @@ export interface Batching {
   readonly selectNewest: (span: Tracer.Span) => Statements["selectNewest"]
   /** `deleteNewest`, batched; interruptible while queued, uninterruptible once in flight. */
   readonly deleteNewest: (sessionId: string, span: Tracer.Span) => Effect.Effect<Option.Option<string>, SqlError>
+  /** `clearSession` (how many items it removed), batched; interruptible while queued, uninterruptible once in flight. */
+  readonly clearSession: (request: ClearRequest, span: Tracer.Span) => Effect.Effect<number, SqlError>
 }
 
 /** The pool size of a `PgClient` or `MysqlClient` (both expose their config); one connection on SQLite. */
@@ -97,7 +105,9 @@ export const makeBatching = (
       underSpan(span)(Effect.uninterruptible(statements.appendMessages(sessionId, messages))),
     selectNewest: (span) => (sessionId, limit, beforeId) =>
       underSpan(span)(statements.selectNewest(sessionId, limit, beforeId)),
-    deleteNewest: (sessionId, span) => underSpan(span)(Effect.uninterruptible(statements.deleteNewest(sessionId)))
+    deleteNewest: (sessionId, span) => underSpan(span)(Effect.uninterruptible(statements.deleteNewest(sessionId))),
+    clearSession: ({ sessionId, withOperations }, span) =>
+      underSpan(span)(Effect.uninterruptible(statements.clearSession(sessionId, withOperations)))
   }
   if (!enabled) return Effect.succeed(unbatched)
 
@@ -149,6 +159,20 @@ export const makeBatching = (
     key: (sessionId) => sessionId
   }
 
+  const clearMany = combined.clear?.clearMany
+  const clear: BatchKind<ClearRequest, number, SqlError> | undefined = clearMany && {
+    single: ({ sessionId, withOperations }) => statements.clearSession(sessionId, withOperations),
+    // `withOperations` comes from the store's tables, so it is the same for every request.
+    combined: (requests) =>
+      clearMany(requests.map((request) => request.sessionId), requests.some((request) => request.withOperations)),
+    weight: () => 1,
+    budget: Number.MAX_SAFE_INTEGER,
+    splittable: rejectedByDatabase,
+    sizes: Metric.tagged(SessionMetrics.batchSize, "operation", "clearSession"),
+    // A second clear of a session in the same statement would count nothing: it waits for the next.
+    key: (request) => request.sessionId
+  }
+
   // Inside the caller's `sql.withTransaction` every statement must run on the transaction's
   // connection, in the caller's order: no batching there. Read straight off the fiber, in one
   // step, as this runs on every call.
@@ -182,6 +206,11 @@ export const makeBatching = (
       unlessInTransaction(
         () => unbatched.deleteNewest(sessionId, span),
         () => batcher.run(pop, sessionId, span)
+      ),
+    clearSession: clear === undefined ? unbatched.clearSession : (request, span) =>
+      unlessInTransaction(
+        () => unbatched.clearSession(request, span),
+        () => batcher.run(clear, request, span)
       )
   })
 }

@@ -55,7 +55,7 @@ export const makeCore = (
     getItems: traced("getItems", "explicit"),
     addItems: traced("addItems", "explicit"),
     popItem: traced("popItem", "explicit"),
-    clearSession: traced("clearSession")
+    clearSession: traced("clearSession", "explicit")
   }
 
   const getItems = (sessionId: string, limit?: number) =>
@@ -173,10 +173,9 @@ export const makeCore = (
       const invalid = sessionIdError(sessionId)
       if (invalid !== undefined) return Effect.fail(invalid)
       span.attribute("session.id", sessionId)
-      return statements.clearSession(sessionId, hasOperations).pipe(
-        retry.clearSession,
+      // Interruptible only while queued for a batch: see batching.ts.
+      return retry.clearSession(batching.clearSession({ sessionId, withOperations: hasOperations }, span), span).pipe(
         Effect.mapError(storeError("clearSession", sessionId)),
-        Effect.uninterruptible,
         Effect.map((removed) => {
           span.attribute("session.items", removed)
         })

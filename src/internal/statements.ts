@@ -375,8 +375,11 @@ export const makeStatements = (
             )
           )
         ),
+      // The session row first, as appends lock it first: deleting the messages first took
+      // next-key locks an append's insert waits on, while that append held the session row the
+      // clear needed next, and InnoDB broke the deadlock by failing one of them.
       clearSession: (sessionId: string, withOperations: boolean) =>
-        transaction(deleteSessionRows(sessionId, withOperations))
+        transaction(Effect.zipRight(lockExistingSession(sessionId), deleteSessionRows(sessionId, withOperations)))
     }),
     orElse: () => ({
       createTables: Effect.all([
