@@ -17,31 +17,9 @@ import {
 } from "../../src/index.js"
 import { type TestDatabase, uniqueId, uniqueTable } from "../support/databases.js"
 import { recordSpans } from "../support/spans.js"
-import { countMessages, countSessions, insertRaw, storedTexts, storeOnOwnTables } from "./support.js"
+import { countMessages, countSessions, insertRaw, measured, storedTexts, storeOnOwnTables } from "./support.js"
 
 const range = (n: number) => Array.from({ length: n }, (_, index) => index)
-
-/** Statements run and requests they carried so far, by operation, from the histogram. */
-const batchStats = (operation: "addItems" | "getItems" | "popItem" | "clearSession") =>
-  Metric.value(Metric.tagged(SessionMetrics.batchSize, "operation", operation)).pipe(
-    Effect.map((state) => ({ statements: state.count, requests: state.sum }))
-  )
-
-/** Runs `effect` and returns how many statements it ran and how many requests they carried. */
-const measured = <A, E, R>(
-  operation: "addItems" | "getItems" | "popItem" | "clearSession",
-  effect: Effect.Effect<A, E, R>
-) =>
-  Effect.gen(function*() {
-    const before = yield* batchStats(operation)
-    const result = yield* effect
-    const after = yield* batchStats(operation)
-    return {
-      result,
-      statements: after.statements - before.statements,
-      requests: after.requests - before.requests
-    }
-  })
 
 /**
  * Starts `call` while every slot is busy, interrupts it as it waits in the queue, then opens

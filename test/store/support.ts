@@ -1,7 +1,7 @@
 /** Raw-SQL probes used by the behaviour suite to check what was really stored. */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
-import { SqlSessionStore } from "../../src/index.js"
+import { Effect, Layer, Metric } from "effect"
+import { SessionMetrics, SqlSessionStore } from "../../src/index.js"
 import { type TestDatabase, uniqueTable } from "../support/databases.js"
 
 export const countMessages = (sessionId: string, table = "agent_messages") =>
@@ -83,3 +83,27 @@ export const storeOnOwnTables = (db: TestDatabase, prefix: string) => {
   )
   return { tables, layer }
 }
+
+export type BatchedOperation = "addItems" | "getItems" | "popItem" | "clearSession"
+
+/** Statements run and requests they carried so far, by operation, from the batch-size histogram. */
+export const batchStats = (operation: BatchedOperation) =>
+  Metric.value(Metric.tagged(SessionMetrics.batchSize, "operation", operation)).pipe(
+    Effect.map((state) => ({ statements: state.count, requests: state.sum }))
+  )
+
+/** Runs `effect` and returns how many statements it ran and how many requests they carried. */
+export const measured = <A, E, R>(
+  operation: BatchedOperation,
+  effect: Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function*() {
+    const before = yield* batchStats(operation)
+    const result = yield* effect
+    const after = yield* batchStats(operation)
+    return {
+      result,
+      statements: after.statements - before.statements,
+      requests: after.requests - before.requests
+    }
+  })
