@@ -20,7 +20,6 @@ import {
   dropTableStatements,
   interleave,
   parseRows,
-  pgValues,
   qValues,
   tableNames,
   type TableNames
@@ -41,21 +40,17 @@ export const openPgFloor = async (db: Databases, name: string): Promise<FloorPar
   const { Pool } = loadPg()
   const pool = new Pool({ connectionString: db.pgUrl, max: POOL_SIZE })
   if (!db.shared) for (const ddl of createTableStatements("pg", t, "id")) await pool.query(ddl)
-  const appendSql = new Map<number, string>()
-  const appendFor = (count: number): string => {
-    let text = appendSql.get(count)
-    if (text === undefined) {
-      // One round trip: the CTE upserts the session row, the main statement inserts the items.
-      text = `WITH s AS (INSERT INTO ${t.sessions} (session_id) VALUES ($1) ` +
-        `ON CONFLICT (session_id) DO UPDATE SET updated_at = now()) ` +
-        `INSERT INTO ${t.messages} (session_id, message_data) VALUES ${pgValues(count)}`
-      appendSql.set(count, text)
-    }
-    return text
-  }
+  // One round trip: the CTE upserts (and so locks) the session row, and the insert reads its output, so the rows go
+  // in only once the lock is held and a call's items stay contiguous under concurrent appends to one session. (An
+  // insert that does not read the CTE may run before the lock wait: callers interleaved, bench/findings.md.)
+  const appendSql = `WITH s AS (INSERT INTO ${t.sessions} (session_id) VALUES ($1) ` +
+    `ON CONFLICT (session_id) DO UPDATE SET updated_at = now() RETURNING session_id) ` +
+    `INSERT INTO ${t.messages} (session_id, message_data) ` +
+    `SELECT s.session_id, v.message_data FROM s, unnest($2::text[]) WITH ORDINALITY AS v(message_data, position) ` +
+    `ORDER BY v.position`
   const store: Store = {
     append: async (sessionId, items) => {
-      await pool.query(appendFor(items.length), [sessionId, ...items.map((item) => JSON.stringify(item))])
+      await pool.query(appendSql, [sessionId, items.map((item) => JSON.stringify(item))])
     },
     latest: async (sessionId, limit) => {
       const result = await pool.query(
@@ -236,7 +231,7 @@ export const floorTargets: ReadonlyArray<TargetSpec> = [
     dialect: "pg",
     category: "floor",
     packages: ["pg"],
-    notes: ["append: one statement (CTE upsert of the session + multi-row insert); pop: DELETE ... RETURNING"],
+    notes: ["append: one statement (a CTE upserts the session; the insert reads it, so it waits for the lock); pop: DELETE ... RETURNING"],
     open: async (db) => (await openPgFloor(db, "floor")).store
   },
   {
